@@ -1,0 +1,224 @@
+// Package sallyport is the embeddable Sallyport server: a single-sign-on
+// broker that signs people in through upstream identity providers and hands
+// apps a verified user over OpenID Connect.
+//
+// The sallyport command is a thin wrapper around this package; a Go program
+// can mount the same server in its own mux:
+//
+//	srv, err := sallyport.New(ctx, sallyport.Config{Settings: settings})
+//	if err != nil { ... }
+//	defer srv.Close()
+//	mux.Handle("/", srv.Handler())
+package sallyport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sallyport/sallyport/internal/config"
+	"github.com/sallyport/sallyport/internal/secret"
+	"github.com/sallyport/sallyport/internal/store"
+	"github.com/sallyport/sallyport/internal/store/sqlstore"
+	"github.com/sallyport/sallyport/internal/telemetry"
+	"github.com/sallyport/sallyport/internal/web"
+)
+
+// Settings is the content of Sallyport's configuration file (see the
+// configuration reference in README.md).
+type Settings = config.Config
+
+// DefaultSettings returns settings that run on a laptop: 127.0.0.1:8080 and
+// embedded SQLite under ./sallyport-data.
+func DefaultSettings() *Settings { return config.Default() }
+
+// LoadSettings reads a configuration file, expanding ${ENV} references from
+// the process environment. The error lists every problem, each naming its
+// field.
+func LoadSettings(path string) (*Settings, error) {
+	return config.Load(path, lookupEnv)
+}
+
+// lookupEnv resolves ${ENV} references in configuration files.
+var lookupEnv = os.LookupEnv
+
+// Config configures New.
+type Config struct {
+	// Settings is the configuration; nil means DefaultSettings.
+	Settings *Settings
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// SkipMigrations leaves the schema alone at start. New then fails
+	// unless the schema is already current (someone ran `sallyport migrate`).
+	SkipMigrations bool
+	// CleanupInterval is how often expired flows, sessions, codes and
+	// tokens are deleted; 0 means every minute, negative disables it.
+	CleanupInterval time.Duration
+}
+
+// Server is a running Sallyport: the store, the key ring and the HTTP
+// handler. It owns a background clean-up loop until Close.
+type Server struct {
+	settings *Settings
+	log      *slog.Logger
+	db       *sqlstore.DB
+	keys     *secret.KeyRing
+	registry *prometheus.Registry
+	web      *web.Server
+
+	stopCleanup context.CancelFunc
+	cleanupDone chan struct{}
+	closeOnce   sync.Once
+	closeErr    error
+}
+
+// New opens the database, migrates it (unless told not to), loads the
+// encryption key ring and builds the HTTP handler.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	settings := cfg.Settings
+	if settings == nil {
+		settings = DefaultSettings()
+	}
+	if problems := settings.Validate(); len(problems) > 0 {
+		return nil, fmt.Errorf("sallyport: invalid settings:\n%w", problems)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, w := range settings.Warnings() {
+		log.Warn(w)
+	}
+
+	keys, err := loadKeyRing(settings, log)
+	if err != nil {
+		return nil, err
+	}
+
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: settings.Database, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+	if cfg.SkipMigrations {
+		current, err := db.SchemaCurrent(ctx)
+		if err != nil || !current {
+			db.Close()
+			return nil, errors.Join(errors.New("sallyport: the database schema is not current: run `sallyport migrate` or start without --no-migrate"), err)
+		}
+	} else if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+
+	registry := telemetry.NewRegistry()
+	ws, err := web.New(web.Config{
+		Issuer:   settings.Issuer,
+		Logger:   log,
+		Registry: registry,
+		Ready:    db,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+
+	s := &Server{settings: settings, log: log, db: db, keys: keys, registry: registry, web: ws}
+	s.startCleanup(cfg.CleanupInterval)
+	return s, nil
+}
+
+// loadKeyRing reads the key ring for secrets at rest. Without a configured
+// key, only the laptop default (SQLite under the default data directory)
+// may generate one, next to the database, so the data and its key travel
+// together; anywhere else a missing key is a configuration error, because a
+// generated key that is lost makes every stored secret unreadable.
+func loadKeyRing(settings *Settings, log *slog.Logger) (*secret.KeyRing, error) {
+	if settings.EncryptionKey != "" {
+		keys, err := secret.ParseKeyRing(settings.EncryptionKey)
+		if err != nil {
+			return nil, fmt.Errorf("sallyport: encryption_key: %w", err)
+		}
+		return keys, nil
+	}
+	if !settings.DatabaseIsDefaultSQLite() {
+		return nil, errors.New("sallyport: encryption_key: required (32 bytes, base64; or encryption_key_file) unless the database is the default SQLite under ./" + config.DefaultDataDir)
+	}
+	path := filepath.Join(config.DefaultDataDir, "encryption.key")
+	key, created, err := secret.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+	if created {
+		log.Warn("generated an encryption key for secrets at rest; back it up with the database, or set encryption_key", "path", path)
+	} else {
+		log.Warn("using the generated encryption key; set encryption_key for anything beyond a laptop", "path", path)
+	}
+	keys, err := secret.ParseKeyRing(key)
+	if err != nil {
+		return nil, fmt.Errorf("sallyport: %s: %w", path, err)
+	}
+	return keys, nil
+}
+
+// startCleanup deletes expired rows on an interval. Every replica may run
+// it: the deletes are idempotent.
+func (s *Server) startCleanup(interval time.Duration) {
+	s.cleanupDone = make(chan struct{})
+	if interval < 0 {
+		s.stopCleanup = func() {}
+		close(s.cleanupDone)
+		return
+	}
+	if interval == 0 {
+		interval = time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopCleanup = cancel
+	go func() {
+		defer close(s.cleanupDone)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				n, err := s.db.DeleteExpired(ctx, time.Now())
+				switch {
+				case err != nil && ctx.Err() == nil:
+					s.log.Error("deleting expired rows failed", "err", err)
+				case n > 0:
+					s.log.Debug("deleted expired rows", "rows", n)
+				}
+			}
+		}
+	}()
+}
+
+// Handler serves every Sallyport route.
+func (s *Server) Handler() http.Handler { return s.web.Handler() }
+
+// Settings returns the settings the server runs with.
+func (s *Server) Settings() *Settings { return s.settings }
+
+// store returns the persistence layer (for tests and, later, admin verbs).
+func (s *Server) store() store.Store { return s.db }
+
+// Close stops background work and closes the database. Call it after the
+// HTTP server has finished its in-flight requests.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.stopCleanup()
+		<-s.cleanupDone
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
