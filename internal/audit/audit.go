@@ -8,13 +8,16 @@
 // (the q inside store.Store.Tx), so the event commits with the change or
 // rolls back with it: there is never an event for a change that did not
 // happen, nor a change without its event. Pass the Store itself only for a
-// decision that changes nothing (a refused sign-in).
+// decision that changes nothing (a refused sign-in), and record a refusal
+// after its transaction has rolled back, not inside it, or the event rolls
+// back too. Inside Tx never use the outer Store: SQLite has one writer, and
+// the call would wait on itself.
 //
 // # Append-only
 //
 // There is deliberately no function here, or in the store, to update or
-// delete an event; the database refuses UPDATE, DELETE and TRUNCATE on the
-// table too. Retention, if ever wanted, is a job for the operator's
+// delete an event; the schema's triggers refuse UPDATE and DELETE on the
+// table too (and TRUNCATE on PostgreSQL). Retention, if ever wanted, is a job for the operator's
 // database tooling, not for application code.
 //
 // # What an event may hold
