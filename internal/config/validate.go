@@ -147,7 +147,7 @@ func validateConnection(ps *Problems, cn Connection, p string, slugs map[string]
 	} else {
 		required := ""
 		if known {
-			required = "client_secret or client_secret_file is required"
+			required = "is required, inline or by client_secret_file"
 		}
 		checkFilePair(ps, cn.ClientSecret, cn.ClientSecretFile, field("client_secret"), field("client_secret_file"), required)
 		const appleOnly = "only applies to kind apple"
@@ -303,7 +303,7 @@ func validateClient(ps *Problems, cl Client, p string, ids map[string]string) {
 		notFor(ps, field("secret_file"), cl.SecretFile, msg)
 	} else {
 		checkFilePair(ps, cl.Secret, cl.SecretFile, field("secret"), field("secret_file"),
-			"secret or secret_file is required for a confidential client; set public: true for an app that cannot keep a secret")
+			"is required for a confidential client, inline or by secret_file; set public: true for an app that cannot keep a secret")
 	}
 	if len(cl.RedirectURIs) == 0 {
 		ps.add(field("redirect_uris"), "must list at least one URI")
@@ -486,8 +486,9 @@ func listenProblem(listen string) string {
 	if err != nil {
 		return "must be host:port, such as 127.0.0.1:8080 or :8080"
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "must end with a port from 1 to 65535"
+	// Port 0 (any free port) is for tests that read the bound address.
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "must end with a port from 0 to 65535"
 	}
 	if host != "" && net.ParseIP(host) == nil && !validHostname(host) {
 		return "must have an IP address or a host name before the port"
