@@ -206,7 +206,7 @@ func validateConnection(ps *Problems, cn Connection, p string, slugs map[string]
 		case strings.EqualFold(a, "none"):
 			ps.add(ap, "must never be none: it would accept unsigned tokens")
 		case !slices.Contains(upstreamAlgs, a):
-			ps.add(ap, "must be one of "+strings.Join(upstreamAlgs, ", ")+hint(a, upstreamAlgs))
+			ps.add(ap, "must be one of "+strings.Join(upstreamAlgs, ", ")+caseHint(a, upstreamAlgs))
 		}
 	}
 	for _, k := range sortedKeys(cn.AuthParams) {
@@ -315,7 +315,9 @@ func validateClient(ps *Problems, cl Client, p string, ids map[string]string) {
 			ps.add(fmt.Sprintf("%s[%d]", field("allowed_connections"), i), "must be a connection slug")
 		}
 	}
-	checkOneOf(ps, field("id_token_signing_alg"), cl.IDTokenSigningAlg, idTokenAlgs)
+	if !slices.Contains(idTokenAlgs, cl.IDTokenSigningAlg) {
+		ps.add(field("id_token_signing_alg"), "must be one of "+strings.Join(idTokenAlgs, ", ")+caseHint(cl.IDTokenSigningAlg, idTokenAlgs))
+	}
 	checkOneOf(ps, field("access_token_format"), cl.AccessTokenFormat, tokenFormats)
 	if cl.AccessTokenTTL <= 0 {
 		ps.add(field("access_token_ttl"), "must be positive")
@@ -375,16 +377,23 @@ func checkOneOf(ps *Problems, path, value string, allowed []string) {
 
 // hint suggests the allowed value a wrong one was probably meant to be.
 func hint(value string, allowed []string) string {
-	if value == "" {
-		return ""
-	}
-	for _, a := range allowed {
-		if strings.EqualFold(a, value) {
-			return " (did you mean " + a + "?)"
-		}
+	if h := caseHint(value, allowed); h != "" {
+		return h
 	}
 	if s := suggest(value, allowed); s != "" {
 		return " (did you mean " + s + "?)"
+	}
+	return ""
+}
+
+// caseHint suggests only a different spelling of case. Algorithm names are
+// one letter apart from each other (HS256, RS256, PS256), so a spelling
+// hint would propose a different algorithm, not a fix.
+func caseHint(value string, allowed []string) string {
+	for _, a := range allowed {
+		if value != "" && strings.EqualFold(a, value) {
+			return " (did you mean " + a + "?)"
+		}
 	}
 	return ""
 }
