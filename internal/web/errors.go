@@ -70,6 +70,15 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if id == "" {
 		id = w.Header().Get(requestIDHeader)
 	}
+	if started(w) {
+		// Too late for another status: log it and leave the response be.
+		s.log.LogAttrs(r.Context(), slog.LevelError, "error after the response started",
+			slog.String("outcome", string(outcome.CodeOf(err))),
+			slog.String("err", err.Error()),
+			slog.String("route", routeLabel(r)),
+			slog.String("request_id", id))
+		return
+	}
 	status := s.render(w, r, err, id)
 	level := slog.LevelDebug
 	if status >= 500 {
@@ -82,6 +91,20 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("err", err.Error()),
 			slog.String("route", routeLabel(r)),
 			slog.String("request_id", id))
+	}
+}
+
+// started reports whether w, or a writer it wraps, has sent its status.
+func started(w http.ResponseWriter) bool {
+	for {
+		switch v := w.(type) {
+		case *recorder:
+			return v.wroteHeader
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return false
+		}
 	}
 }
 

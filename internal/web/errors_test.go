@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,4 +184,22 @@ func TestErrorPageEscapes(t *testing.T) {
 	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Errorf("the message is not escaped:\n%s", body)
 	}
+}
+
+func TestWriteErrorAfterResponseStarted(t *testing.T) {
+	f := newFixture(t, nil)
+	f.srv.HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "partial")
+		f.srv.WriteError(w, r, outcome.New(outcome.InvalidState, ""))
+	})
+	resp, body := f.get(t, "/x", http.Header{"X-Request-Id": {"late-error"}})
+	if resp.StatusCode != http.StatusOK || body != "partial" {
+		t.Errorf("got %d %q, want the response left as it was", resp.StatusCode, body)
+	}
+	for _, l := range f.logs.lines(t) {
+		if l["msg"] == "error after the response started" && l["request_id"] == "late-error" {
+			return
+		}
+	}
+	t.Errorf("the late error was not logged:\n%s", f.logs)
 }

@@ -201,7 +201,15 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	// The check runs apart so that one ignoring its context still gets an
 	// answer within readyTimeout; the channel is buffered so it can finish.
 	done := make(chan error, 1)
-	go func() { done <- s.ready.Ready(ctx) }()
+	go func() {
+		// A panicking check is a failed check, not a crashed process.
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("web: readiness check panicked: %v", p)
+			}
+		}()
+		done <- s.ready.Ready(ctx)
+	}()
 	var err error
 	select {
 	case err = <-done:

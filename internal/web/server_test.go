@@ -75,13 +75,19 @@ func TestReadyz(t *testing.T) {
 		wantBody   string
 	}{
 		{"ready", nil, http.StatusOK, "ready\n"},
+		{"check panics", nil, http.StatusServiceUnavailable, "not ready: dependency unavailable\n"},
 		{"database down", errors.New("dial tcp 10.0.0.5:5432: password authentication failed for hunter2"),
 			http.StatusServiceUnavailable, "not ready: dependency unavailable\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, func(c *Config) {
-				c.Ready = readyFunc(func(context.Context) error { return tt.ready })
+				c.Ready = readyFunc(func(context.Context) error {
+					if tt.name == "check panics" {
+						panic("driver bug")
+					}
+					return tt.ready
+				})
 			})
 			resp, body := f.get(t, "/readyz", nil)
 			if resp.StatusCode != tt.wantStatus || body != tt.wantBody {
