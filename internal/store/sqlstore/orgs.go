@@ -189,12 +189,16 @@ func (q queries) ListOrgDomains(ctx context.Context, orgID string) ([]store.OrgD
 }
 
 // OrgsByVerifiedDomain lists, by slug, the orgs that verified domain.
-// "verified = TRUE" (a literal, not a parameter) lets both dialects use the
-// partial index on verified domains: SQLite reads TRUE as 1, matching its
-// "WHERE verified = 1", and PostgreSQL reduces it to its "WHERE verified".
+//
+// The condition is the bare column "verified", written exactly like the
+// predicate of the partial index org_domains_verified_domain, because a
+// partial index serves a query only when its predicate appears in the
+// query's WHERE as the same expression. PostgreSQL proves it either way, but
+// SQLite compares expressions literally: "verified = TRUE" and "verified = 1"
+// are different expressions to it, and "= 1" is a type error on PostgreSQL.
 func (q queries) OrgsByVerifiedDomain(ctx context.Context, domain string) ([]store.Org, error) {
 	return selectList(ctx, q.r, "orgs by verified domain", scanOrg, `SELECT `+orgColumns+` FROM orgs
-		WHERE id IN (SELECT org_id FROM org_domains WHERE domain = $1 AND verified = TRUE)
+		WHERE id IN (SELECT org_id FROM org_domains WHERE domain = $1 AND verified)
 		ORDER BY slug`, domain)
 }
 
