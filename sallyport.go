@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -118,9 +119,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
+	issuer, err := url.Parse(settings.Issuer)
+	if err != nil { // Validate already refused this; keep the check local anyway
+		db.Close()
+		return nil, fmt.Errorf("sallyport: issuer: %w", err)
+	}
 	registry := telemetry.NewRegistry()
 	ws, err := web.New(web.Config{
-		Issuer:   settings.Issuer,
+		Issuer:   issuer,
 		Logger:   log,
 		Registry: registry,
 		Ready:    db,

@@ -27,7 +27,7 @@ CREATE TABLE org_domains (
     created_at INTEGER NOT NULL,
     PRIMARY KEY (org_id, domain)
 ) STRICT;
-CREATE INDEX org_domains_verified_domain ON org_domains (domain) WHERE verified = 1;
+CREATE INDEX org_domains_verified_domain ON org_domains (domain) WHERE verified;
 
 CREATE TABLE users (
     id              TEXT PRIMARY KEY,
