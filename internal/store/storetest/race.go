@@ -1,0 +1,217 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sallyport/sallyport/internal/store"
+)
+
+var raceTests = []subtest{
+	{"ConsumeLoginFlow", testRaceConsumeLoginFlow},
+	{"ConsumeAuthCode", testRaceConsumeAuthCode},
+	{"ConsumeInvitation", testRaceConsumeInvitation},
+	{"ConsumeAuthzRequest", testRaceConsumeAuthzRequest},
+	{"RotateRefreshToken", testRaceRotateRefreshToken},
+	{"JITSignIn", testRaceJITSignIn},
+}
+
+// racers is how many callers race for one one-time record; rounds is how
+// many records each race test spends, to give a lost update more chances
+// to show.
+const (
+	racers = 16
+	rounds = 3
+)
+
+// checkOneWinner checks that exactly one racer succeeded and every other
+// one got loser, and returns the winner's index.
+func checkOneWinner(t *testing.T, what string, errs []error, loser ...error) int {
+	t.Helper()
+	winner, wins := -1, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winner = i
+			wins++
+		case errorsIsAny(err, loser...):
+		default:
+			t.Errorf("%s: racer %d: unexpected error %v", what, i, err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%s: %d of %d racers succeeded; want exactly 1", what, wins, len(errs))
+	}
+	return winner
+}
+
+func testRaceConsumeLoginFlow(t *testing.T, s store.Store) {
+	conn := mkConn(t, s, "google", "")
+	for round := range rounds {
+		f := mkFlow(t, s, fmt.Sprint(round), conn.ID, at(10*time.Minute))
+		got := make([]store.LoginFlow, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			got[i], err = s.ConsumeLoginFlow(ctx, f.IDHash, at(time.Second))
+			return err
+		})
+		if w := checkOneWinner(t, "ConsumeLoginFlow", errs, store.ErrNotFound); w >= 0 {
+			want := f
+			want.ConsumedAt = at(time.Second)
+			diff(t, "the winning ConsumeLoginFlow", want, got[w])
+		}
+	}
+}
+
+func testRaceConsumeAuthCode(t *testing.T, s store.Store) {
+	app := mkClient(t, s, "app")
+	user := mkUser(t, s, "ann@example.com")
+	for round := range rounds {
+		g := grant(fmt.Sprint("grant-", round), app.ID, user.ID)
+		c := mkCode(t, s, fmt.Sprint(round), g, at(time.Minute))
+		got := make([]store.AuthCode, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			got[i], err = s.ConsumeAuthCode(ctx, c.CodeHash, at(time.Second))
+			return err
+		})
+		checkOneWinner(t, "ConsumeAuthCode", errs, store.ErrConsumed)
+		// Winner and losers alike hold the code, so a loser can revoke
+		// the grant the winner received.
+		for i := range racers {
+			if errs[i] != nil && !errors.Is(errs[i], store.ErrConsumed) {
+				continue
+			}
+			want := c
+			want.ConsumedAt = at(time.Second)
+			diff(t, fmt.Sprintf("ConsumeAuthCode racer %d (err %v)", i, errs[i]), want, got[i])
+		}
+	}
+}
+
+func testRaceConsumeInvitation(t *testing.T, s store.Store) {
+	org := mkOrg(t, s, "acme")
+	for round := range rounds {
+		inv := mkInvitation(t, s, org.ID, fmt.Sprintf("dan%d@acme.com", round), at(time.Hour))
+		got := make([]store.Invitation, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			got[i], err = s.ConsumeInvitation(ctx, inv.ID, at(time.Second))
+			return err
+		})
+		if w := checkOneWinner(t, "ConsumeInvitation", errs, store.ErrConsumed); w >= 0 {
+			want := inv
+			want.ConsumedAt = at(time.Second)
+			diff(t, "the winning ConsumeInvitation", want, got[w])
+		}
+	}
+}
+
+func testRaceConsumeAuthzRequest(t *testing.T, s store.Store) {
+	app := mkClient(t, s, "app")
+	for round := range rounds {
+		r := mkAuthzRequest(t, s, fmt.Sprint("req-", round), app.ID, at(10*time.Minute))
+		got := make([]store.AuthzRequest, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			got[i], err = s.ConsumeAuthzRequest(ctx, r.ID, at(time.Second))
+			return err
+		})
+		// The contract names no error for a second consumption; either
+		// sentinel is a refusal.
+		if w := checkOneWinner(t, "ConsumeAuthzRequest", errs, store.ErrNotFound, store.ErrConsumed); w >= 0 {
+			want := r
+			want.ConsumedAt = at(time.Second)
+			diff(t, "the winning ConsumeAuthzRequest", want, got[w])
+		}
+	}
+}
+
+func testRaceRotateRefreshToken(t *testing.T, s store.Store) {
+	app := mkClient(t, s, "app")
+	user := mkUser(t, s, "ann@example.com")
+	for round := range rounds {
+		g := grant(fmt.Sprint("grant-", round), app.ID, user.ID)
+		r := mkRefresh(t, s, fmt.Sprint(round), g, at(time.Hour))
+		got := make([]store.RefreshToken, racers)
+		errs := race(racers, func(i int) error {
+			var err error
+			got[i], err = s.RotateRefreshToken(ctx, r.TokenHash, at(time.Second))
+			return err
+		})
+		checkOneWinner(t, "RotateRefreshToken", errs, store.ErrConsumed)
+		for i := range racers {
+			if errs[i] != nil && !errors.Is(errs[i], store.ErrConsumed) {
+				continue
+			}
+			want := r
+			want.RotatedAt = at(time.Second)
+			diff(t, fmt.Sprintf("RotateRefreshToken racer %d (err %v)", i, errs[i]), want, got[i])
+		}
+	}
+}
+
+// The just-in-time sign-in race: several callbacks for one new upstream
+// subject arrive at once, each running "find the identity, else create a
+// user and link it" in a transaction. Exactly one user and one identity may
+// result; a loser either sees the winner's identity (SQLite's single writer
+// serialises the transactions) or fails with ErrConflict (on PostgreSQL the
+// unique index on (connection, subject) decides) and leaves nothing behind.
+func testRaceJITSignIn(t *testing.T, s store.Store) {
+	conn := mkConn(t, s, "google", "")
+	const n = 10
+	userIDs := make([]string, n)
+	errs := race(n, func(i int) error {
+		return s.Tx(ctx, func(q store.Queries) error {
+			found, err := q.GetIdentityBySubject(ctx, conn.ID, "108-new-person")
+			if err == nil {
+				userIDs[i] = found.UserID
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			u := store.User{Email: fmt.Sprintf("racer%d@example.com", i), EmailVerified: true, Status: store.UserActive}
+			if err := q.CreateUser(ctx, &u); err != nil {
+				return err
+			}
+			id := store.Identity{UserID: u.ID, ConnectionID: conn.ID, Subject: "108-new-person", Claims: []byte(`{}`), LinkedAt: at(0)}
+			if err := q.CreateIdentity(ctx, &id); err != nil {
+				return err
+			}
+			userIDs[i] = u.ID
+			return nil
+		})
+	})
+	nils, conflicts, other := countErrs(errs, store.ErrConflict)
+	if len(other) > 0 {
+		t.Errorf("JIT race: unexpected errors (want nil or ErrConflict): %v", other)
+	}
+	if nils == 0 {
+		t.Fatalf("JIT race: no racer succeeded (%d conflicts)", conflicts)
+	}
+	t.Logf("JIT race: %d succeeded, %d lost with ErrConflict", nils, conflicts)
+
+	users, err := s.ListUsers(ctx, "", 100)
+	ok(t, err, "ListUsers")
+	if len(users) != 1 {
+		t.Fatalf("JIT race left %d users; want exactly 1", len(users))
+	}
+	ident, err := s.GetIdentityBySubject(ctx, conn.ID, "108-new-person")
+	ok(t, err, "GetIdentityBySubject")
+	if ident.UserID != users[0].ID {
+		t.Errorf("the identity belongs to %s, the one user is %s", ident.UserID, users[0].ID)
+	}
+	idents, err := s.ListUserIdentities(ctx, users[0].ID)
+	ok(t, err, "ListUserIdentities")
+	if len(idents) != 1 {
+		t.Errorf("the user has %d identities; want 1", len(idents))
+	}
+	for i, err := range errs {
+		if err == nil && userIDs[i] != users[0].ID {
+			t.Errorf("JIT racer %d succeeded with user %s, but the one user is %s", i, userIDs[i], users[0].ID)
+		}
+	}
+}
