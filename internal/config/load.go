@@ -20,8 +20,9 @@ import (
 const maxSecretFile = 1 << 20
 
 // maxDecodeSteps bounds the values the decoder visits, so aliases that
-// refer to each other many times over cannot make loading explode.
-const maxDecodeSteps = 1 << 20
+// refer to each other many times over cannot make loading explode. A file
+// with thousands of connections and clients stays well below it.
+const maxDecodeSteps = 1 << 18
 
 // Load reads the configuration file at path: the file's settings over
 // [Default], ${ENV_VAR} references expanded, *_file settings read, defaults
@@ -56,6 +57,11 @@ func LoadBytes(data []byte, source string, lookupEnv func(string) (string, bool)
 	root, err := parse(data)
 	if err != nil {
 		msg := err.Error()
+		if bytes.Contains(data, []byte("${")) {
+			// The likely cause: in { } and [ ], YAML reads the braces of
+			// a reference as structure.
+			msg += " (inside { } or [ ], put ${...} references in quotes)"
+		}
 		if source != "" {
 			msg = source + ": " + msg
 		}
@@ -128,10 +134,19 @@ type decoder struct {
 	lookupEnv func(string) (string, bool)
 	problems  Problems
 	steps     int
+	exploded  bool
 	lines     map[string]int    // key path → line it was written on, to sort problems
 	present   map[string]bool   // key paths the file sets
 	tainted   map[string]bool   // key paths whose decode problem makes a validation problem redundant
 	fromFile  map[string]string // value path → *_file path it was read from
+}
+
+// overBudget reports, once, a file whose aliases expand beyond reason.
+func (d *decoder) overBudget() {
+	if !d.exploded {
+		d.exploded = true
+		d.problem(nil, "", "the file expands to too many values; check its aliases")
+	}
 }
 
 func (d *decoder) problem(n *yaml.Node, path, msg string) {
@@ -188,11 +203,8 @@ var durationType = reflect.TypeFor[Duration]()
 
 // decode stores n in v and reports whether it could.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
-	d.steps++
-	if d.steps > maxDecodeSteps {
-		if d.steps == maxDecodeSteps+1 {
-			d.problem(nil, "", "the file expands to too many values; check its aliases")
-		}
+	if d.steps++; d.steps > maxDecodeSteps {
+		d.overBudget()
 		return false
 	}
 	for n.Kind == yaml.AliasNode {
@@ -384,7 +396,14 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 				d.problem(k, path, "<< must merge a mapping")
 				continue
 			}
-			for _, p := range d.pairs(src, path) {
+			ps := d.pairs(src, path)
+			// Merges of merges can double at every level; count them
+			// like decoded values.
+			if d.steps += len(ps); d.steps > maxDecodeSteps {
+				d.overBudget()
+				return nil
+			}
+			for _, p := range ps {
 				p.merged = true
 				merged = append(merged, p)
 			}
