@@ -149,9 +149,19 @@ func (d *decoder) overBudget() {
 	}
 }
 
+// problem records a decoding problem at path. Validation problems at path
+// or below it are dropped later: a value that could not be read would
+// only draw a second, misleading complaint ("is required").
 func (d *decoder) problem(n *yaml.Node, path, msg string) {
+	d.note(n, path, msg)
+	if path != "" {
+		d.tainted[path] = true
+	}
+}
+
+// note records a problem that leaves validation of path meaningful.
+func (d *decoder) note(n *yaml.Node, path, msg string) {
 	d.problems.add(path, msg)
-	d.tainted[path] = true
 	if _, ok := d.lines[path]; !ok && n != nil {
 		d.lines[path] = n.Line
 	}
@@ -393,7 +403,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 				src = src.Alias
 			}
 			if src.Kind != yaml.MappingNode {
-				d.problem(k, path, "<< must merge a mapping")
+				d.note(k, path, "<< must merge a mapping")
 				continue
 			}
 			ps := d.pairs(src, path)
@@ -422,7 +432,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) bool 
 	ok := true
 	for _, p := range d.pairs(n, path) {
 		if p.key.Kind != yaml.ScalarNode {
-			d.problem(p.key, path, "keys must be plain names")
+			d.note(p.key, path, "keys must be plain names")
 			ok = false
 			continue
 		}
@@ -465,7 +475,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) bool {
 	ok := true
 	for _, p := range d.pairs(n, path) {
 		if p.key.Kind != yaml.ScalarNode {
-			d.problem(p.key, path, "keys must be plain names")
+			d.note(p.key, path, "keys must be plain names")
 			ok = false
 			continue
 		}

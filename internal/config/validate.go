@@ -194,6 +194,11 @@ func validateConnection(ps *Problems, cn Connection, p string, slugs map[string]
 			ps.add(field("email_pattern"), "is not a valid regular expression: "+strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		}
 	}
+	if cn.Kind == KindFacebook && cn.TrustEmailForLinking != nil && *cn.TrustEmailForLinking {
+		// Linking on an unverified address hands the account to whoever
+		// typed it into Facebook.
+		ps.add(field("trust_email_for_linking"), "cannot be true for kind facebook: Facebook does not verify email addresses")
+	}
 	checkDomains(ps, field("allowed_domains"), cn.AllowedDomains)
 	checkDomains(ps, field("admin_email_domains"), cn.AdminEmailDomains)
 

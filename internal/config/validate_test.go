@@ -251,6 +251,13 @@ func TestValidate(t *testing.T) {
 			Problems{{"connections[0].claim_mapping.name", "must name a claim of the provider"}}},
 		{"email pattern", func(c *Config) { c.Connections[0].EmailPattern = "(" },
 			Problems{{"connections[0].email_pattern", "is not a valid regular expression: missing closing ): `(`"}}},
+		{"facebook email trusted", func(c *Config) {
+			c.Connections[0].Kind, c.Connections[0].TrustEmailForLinking = KindFacebook, ptr(true)
+		}, Problems{{"connections[0].trust_email_for_linking", "cannot be true for kind facebook: Facebook does not verify email addresses"}}},
+		{"facebook email not trusted", func(c *Config) {
+			c.Connections[0].Kind, c.Connections[0].TrustEmailForLinking = KindFacebook, ptr(false)
+		}, nil},
+		{"gitlab email trusted", func(c *Config) { c.Connections[4].TrustEmailForLinking = ptr(true) }, nil},
 		{"allowed domain", func(c *Config) { c.Connections[0].AllowedDomains = []string{"example.com", "not a domain"} },
 			Problems{{"connections[0].allowed_domains[1]", "must be a domain name such as example.com"}}},
 		{"admin domain wildcard", func(c *Config) { c.Connections[0].AdminEmailDomains = []string{"*.example.com"} },
