@@ -88,6 +88,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if settings == nil {
 		settings = DefaultSettings()
 	}
+	settings.ApplyDefaults() // a Go caller may leave defaults unset, as a file may
 	if problems := settings.Validate(); len(problems) > 0 {
 		return nil, fmt.Errorf("sallyport: invalid settings:\n%w", problems)
 	}
