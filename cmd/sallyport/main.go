@@ -44,7 +44,7 @@ func signalNotifyContext() (context.Context, context.CancelFunc) {
 
 // cli is the command tree. Each command's Run receives the *env.
 type cli struct {
-	Serve       serveCmd       `cmd:"" help:"Run Sallyport: the sign-in pages, the OpenID Provider and the admin API."`
+	Serve       serveCmd       `cmd:"" help:"Run the Sallyport server on the configured address until SIGINT or SIGTERM."`
 	Migrate     migrateCmd     `cmd:"" help:"Bring the database schema up to date, then exit."`
 	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Check a configuration file and print every problem found, or ok."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
