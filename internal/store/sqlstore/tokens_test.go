@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,10 +30,11 @@ var tokNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 var tokCmp = cmp.Options{cmpopts.EquateEmpty()}
 
-// tokPostgresURL is the server the PostgreSQL half runs on; each test gets
-// its own schema there.
+// tokPostgresURL is the server the PostgreSQL half runs on (the variable the
+// conformance suite reads, else the local default); each test gets its own
+// schema there.
 func tokPostgresURL() string {
-	if u := os.Getenv("SALLYPORT_TEST_POSTGRES"); u != "" {
+	if u := os.Getenv("SALLYPORT_TEST_POSTGRES_URL"); u != "" {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -76,6 +78,9 @@ func tokOpen(t *testing.T, d Dialect) *tokEnv {
 		}
 		t.Cleanup(func() { admin.Close() })
 		if err := admin.PingContext(ctx); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("PostgreSQL unreachable at %s: %v", tokPostgresURL(), err)
+			}
 			t.Skipf("PostgreSQL unreachable at %s: %v", tokPostgresURL(), err)
 		}
 		schema := "tok_" + tokRandHex(t, 6)
@@ -87,7 +92,14 @@ func tokOpen(t *testing.T, d Dialect) *tokEnv {
 				t.Errorf("drop schema %s: %v", schema, err)
 			}
 		})
-		url = tokPostgresURL() + "&search_path=" + schema
+		u, err := neturl.Parse(tokPostgresURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		qv := u.Query()
+		qv.Set("search_path", schema)
+		u.RawQuery = qv.Encode()
+		url = u.String()
 	}
 	db := tokOpenURL(t, url)
 	if _, err := db.Migrate(ctx); err != nil {
