@@ -13,8 +13,10 @@ import (
 )
 
 // mapErr turns driver errors into the store's sentinels, so callers never
-// look at a driver type: no rows → ErrNotFound; a unique, primary-key or
-// foreign-key violation → ErrConflict. Everything else passes through.
+// look at a driver type: no rows → ErrNotFound; a unique, primary-key,
+// foreign-key or CHECK violation (a record that breaks a schema rule, such as
+// a public client with a secret) → ErrConflict. Everything else passes
+// through.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -26,7 +28,7 @@ func mapErr(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
-			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, sqlite3.SQLITE_CONSTRAINT_CHECK:
 			return fmt.Errorf("%w: %s", store.ErrConflict, se.Error())
 		}
 		return err
@@ -34,7 +36,7 @@ func mapErr(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "23505", "23503": // unique_violation, foreign_key_violation
+		case "23505", "23503", "23514": // unique, foreign key, check violation
 			return fmt.Errorf("%w: %s (%s)", store.ErrConflict, pe.Message, pe.ConstraintName)
 		}
 	}
