@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,63 @@ const (
 	racers = 16
 	rounds = 3
 )
+
+// gate lets racers wait for each other inside their transactions, so that
+// the transactions truly overlap wherever the backend allows it (PostgreSQL
+// runs them side by side on separate connections). A backend that runs one
+// write transaction at a time (SQLite's single writer) never fills the gate:
+// the first racer to lose patience opens it for everyone, and the rest of
+// the race runs serially. The wait only shapes the interleaving; no result
+// depends on it.
+type gate struct {
+	n       int
+	mu      sync.Mutex
+	arrived int
+	open    chan struct{}
+	once    sync.Once
+}
+
+const gatePatience = time.Second
+
+func newGate(n int) *gate { return &gate{n: n, open: make(chan struct{})} }
+
+func (g *gate) wait() {
+	g.mu.Lock()
+	g.arrived++
+	full := g.arrived >= g.n
+	g.mu.Unlock()
+	if full {
+		g.once.Do(func() { close(g.open) })
+	}
+	timer := time.NewTimer(gatePatience)
+	defer timer.Stop()
+	select {
+	case <-g.open:
+	case <-timer.C:
+		g.once.Do(func() { close(g.open) })
+	}
+}
+
+// warm leaves n idle connections in the store's pool (where it has one that
+// large), so that racers released together run together instead of queuing
+// behind connection set-up: each of n transactions holds its connection
+// until all n are open.
+func warm(t *testing.T, s store.Store, n int) {
+	t.Helper()
+	g := newGate(n)
+	for i, err := range race(n, func(int) error {
+		return s.Tx(ctx, func(q store.Queries) error {
+			_, err := q.GetUser(ctx, "warm-up")
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			g.wait()
+			return nil
+		})
+	}) {
+		ok(t, err, "warm-up transaction %d", i)
+	}
+}
 
 // checkOneWinner checks that exactly one racer succeeded and every other
 // one got loser, and returns the winner's index.
@@ -49,6 +107,7 @@ func checkOneWinner(t *testing.T, what string, errs []error, loser ...error) int
 
 func testRaceConsumeLoginFlow(t *testing.T, s store.Store) {
 	conn := mkConn(t, s, "google", "")
+	warm(t, s, racers)
 	for round := range rounds {
 		f := mkFlow(t, s, fmt.Sprint(round), conn.ID, at(10*time.Minute))
 		got := make([]store.LoginFlow, racers)
@@ -68,6 +127,7 @@ func testRaceConsumeLoginFlow(t *testing.T, s store.Store) {
 func testRaceConsumeAuthCode(t *testing.T, s store.Store) {
 	app := mkClient(t, s, "app")
 	user := mkUser(t, s, "ann@example.com")
+	warm(t, s, racers)
 	for round := range rounds {
 		g := grant(fmt.Sprint("grant-", round), app.ID, user.ID)
 		c := mkCode(t, s, fmt.Sprint(round), g, at(time.Minute))
@@ -93,6 +153,7 @@ func testRaceConsumeAuthCode(t *testing.T, s store.Store) {
 
 func testRaceConsumeInvitation(t *testing.T, s store.Store) {
 	org := mkOrg(t, s, "acme")
+	warm(t, s, racers)
 	for round := range rounds {
 		inv := mkInvitation(t, s, org.ID, fmt.Sprintf("dan%d@acme.com", round), at(time.Hour))
 		got := make([]store.Invitation, racers)
@@ -111,6 +172,7 @@ func testRaceConsumeInvitation(t *testing.T, s store.Store) {
 
 func testRaceConsumeAuthzRequest(t *testing.T, s store.Store) {
 	app := mkClient(t, s, "app")
+	warm(t, s, racers)
 	for round := range rounds {
 		r := mkAuthzRequest(t, s, fmt.Sprint("req-", round), app.ID, at(10*time.Minute))
 		got := make([]store.AuthzRequest, racers)
@@ -132,6 +194,7 @@ func testRaceConsumeAuthzRequest(t *testing.T, s store.Store) {
 func testRaceRotateRefreshToken(t *testing.T, s store.Store) {
 	app := mkClient(t, s, "app")
 	user := mkUser(t, s, "ann@example.com")
+	warm(t, s, racers)
 	for round := range rounds {
 		g := grant(fmt.Sprint("grant-", round), app.ID, user.ID)
 		r := mkRefresh(t, s, fmt.Sprint(round), g, at(time.Hour))
@@ -162,6 +225,8 @@ func testRaceRotateRefreshToken(t *testing.T, s store.Store) {
 func testRaceJITSignIn(t *testing.T, s store.Store) {
 	conn := mkConn(t, s, "google", "")
 	const n = 10
+	warm(t, s, n)
+	g := newGate(n)
 	userIDs := make([]string, n)
 	errs := race(n, func(i int) error {
 		return s.Tx(ctx, func(q store.Queries) error {
@@ -173,6 +238,7 @@ func testRaceJITSignIn(t *testing.T, s store.Store) {
 			if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
+			g.wait() // everyone has looked and found nothing
 			u := store.User{Email: fmt.Sprintf("racer%d@example.com", i), EmailVerified: true, Status: store.UserActive}
 			if err := q.CreateUser(ctx, &u); err != nil {
 				return err

@@ -14,6 +14,7 @@ var txTests = []subtest{
 	{"RollbackOnPanic", testTxRollbackOnPanic},
 	{"NothingPartial", testTxNothingPartial},
 	{"AuditRolledBack", testTxAuditRolledBack},
+	{"Ping", testPing},
 }
 
 var errBoom = errors.New("storetest: boom")
@@ -138,4 +139,8 @@ func testTxAuditRolledBack(t *testing.T, s store.Store) {
 	diff(t, "audit events after a rolled-back append", kept, listAudit(t, s, store.AuditFilter{}))
 	after := appendEvents(t, s, store.AuditEvent{At: at(2 * time.Second), Type: "after", Outcome: "ok", Detail: []byte(`{}`)})
 	diff(t, "audit events", newestFirst(append(kept, after...)), listAudit(t, s, store.AuditFilter{}))
+}
+
+func testPing(t *testing.T, s store.Store) {
+	ok(t, s.Ping(ctx), "Ping")
 }
