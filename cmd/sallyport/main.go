@@ -119,13 +119,18 @@ type silentExit int
 func (s silentExit) Error() string { return fmt.Sprintf("exit %d", int(s)) }
 func (s silentExit) ExitCode() int { return int(s) }
 
-// newLogger builds the process logger from the settings' log section.
-func newLogger(w io.Writer, settings *sallyport.Settings) (*slog.Logger, error) {
+// loadWithLogger loads the settings and builds the process logger from
+// their log section.
+func (f configFlag) loadWithLogger(w io.Writer) (*sallyport.Settings, *slog.Logger, error) {
+	settings, err := f.load()
+	if err != nil {
+		return nil, nil, err
+	}
 	level, err := telemetry.ParseLevel(settings.Log.Level)
 	if err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
+		return nil, nil, fmt.Errorf("log.level: %w", err)
 	}
-	return telemetry.NewLogger(w, level, settings.Log.Format), nil
+	return settings, telemetry.NewLogger(w, level, settings.Log.Format), nil
 }
 
 type serveCmd struct {
@@ -137,11 +142,7 @@ type serveCmd struct {
 // Run serves until the context is cancelled (SIGINT or SIGTERM), then lets
 // in-flight requests finish before closing the database.
 func (c *serveCmd) Run(e *env) error {
-	settings, err := c.load()
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(e.stderr, settings)
+	settings, log, err := c.loadWithLogger(e.stderr)
 	if err != nil {
 		return err
 	}
@@ -192,11 +193,7 @@ type migrateCmd struct {
 // Run applies pending migrations. On PostgreSQL it takes the migration lock,
 // so it is safe while replicas are starting.
 func (c *migrateCmd) Run(e *env) error {
-	settings, err := c.load()
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(e.stderr, settings)
+	settings, log, err := c.loadWithLogger(e.stderr)
 	if err != nil {
 		return err
 	}
