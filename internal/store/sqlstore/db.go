@@ -233,25 +233,26 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Tx runs fn in one transaction on the writer.
-func (db *DB) Tx(ctx context.Context, fn func(q store.Queries) error) (err error) {
+// Tx runs fn in one transaction on the writer. Whatever way fn leaves —
+// an error, a panic, or runtime.Goexit (t.Fatal in a test) — the
+// transaction is rolled back unless it committed; on SQLite an open one
+// would hold the single writer forever.
+func (db *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	committed := false
 	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
+		if !committed {
 			tx.Rollback()
 		}
 	}()
-	if err = fn(queries{r: tx, w: tx, dialect: db.dialect}); err != nil {
+	if err := fn(queries{r: tx, w: tx, dialect: db.dialect}); err != nil {
 		return err
 	}
-	if err = tx.Commit(); err != nil {
+	committed = true // Commit ends the transaction even when it fails
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", mapErr(err))
 	}
 	return nil
