@@ -191,7 +191,11 @@ func (p *IdP) authorize(w http.ResponseWriter, r *http.Request, per *persona, te
 		p.errorRedirect(w, r, ar, "invalid_request", "unsupported response_mode")
 		return
 	}
-	if per.kind != kindGitHub && q.Get("response_type") != "code" {
+	rt := q.Get("response_type")
+	if rt == "" && (per.kind == kindGitHub || per.kind == kindFacebook) {
+		rt = "code" // neither requires it
+	}
+	if rt != "code" {
 		p.errorRedirect(w, r, ar, "unsupported_response_type", "only response_type=code is supported")
 		return
 	}

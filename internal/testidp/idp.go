@@ -23,13 +23,13 @@ import (
 // Persona names for the built-in personas. Extra generic personas get the
 // name given to [IdP.AddGeneric].
 const (
-	Generic  = "generic"
-	Entra    = "entra"
-	Google   = "google"
-	Apple    = "apple"
-	GitHub   = "github"
-	Facebook = "facebook"
-	GitLab   = "gitlab"
+	Generic  = "generic"  // plain OIDC with RFC 9207 iss
+	Entra    = "entra"    // Microsoft Entra ID v2.0, multi-tenant
+	Google   = "google"   // Google OIDC: azp, hd, optional legacy issuer
+	Apple    = "apple"    // Sign in with Apple: form_post, JWT client secrets
+	GitHub   = "github"   // GitHub OAuth app: no ID token, REST API
+	Facebook = "facebook" // Facebook Login: Graph API with appsecret_proof
+	GitLab   = "gitlab"   // GitLab OIDC: numeric sub
 )
 
 // Endpoint names counted by [IdP.Requests].
@@ -44,8 +44,8 @@ const (
 
 // Signing algorithms a persona can sign ID tokens with.
 const (
-	RS256 = "RS256"
-	ES256 = "ES256"
+	RS256 = "RS256" // RSA 2048, the default
+	ES256 = "ES256" // EC P-256
 )
 
 // Sentinel errors.
@@ -194,7 +194,10 @@ func Start(cfg Config) (*IdP, error) {
 	for _, name := range []string{Generic, Entra, Google, Apple, GitHub, Facebook, GitLab} {
 		k := map[string]kind{Generic: kindGeneric, Entra: kindEntra, Google: kindGoogle, Apple: kindApple,
 			GitHub: kindGitHub, Facebook: kindFacebook, GitLab: kindGitLab}[name]
-		p.addPersona(name, k, false)
+		if _, err := p.addPersona(name, k, false); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	go func() {
 		defer close(p.done)
@@ -308,13 +311,10 @@ func (p *IdP) AddGeneric(name string, trailingSlash bool) (string, error) {
 	if name == "" || strings.ContainsAny(name, "/{}?#% ") {
 		return "", fmt.Errorf("%w: persona name %q", ErrInvalid, name)
 	}
-	p.mu.Lock()
-	if p.personas[name] != nil {
-		p.mu.Unlock()
-		return "", fmt.Errorf("%w: persona %q exists", ErrInvalid, name)
+	per, err := p.addPersona(name, kindGeneric, trailingSlash)
+	if err != nil {
+		return "", err
 	}
-	p.mu.Unlock()
-	per := p.addPersona(name, kindGeneric, trailingSlash)
 	return per.issuer, nil
 }
 

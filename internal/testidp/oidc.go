@@ -37,8 +37,6 @@ func (p *IdP) profileClaims(per *persona, g *grant, u *User) map[string]any {
 	case kindEntra:
 		tid := entraTID(u)
 		oid := entraOID(u)
-		c["sub"] = entraPairwiseSub(tid, oid, g.clientID)
-		c["tid"] = tid
 		c["oid"] = oid // real Entra needs the profile scope for oid; tests want it always
 		if profile {
 			if u.Name != "" {
@@ -60,6 +58,7 @@ func (p *IdP) profileClaims(per *persona, g *grant, u *User) map[string]any {
 		if _, ok := c["email"]; !ok {
 			delete(c, "xms_edov") // emitted only alongside email
 		}
+		// Claims cannot override the subject or the tenant.
 		c["sub"], c["tid"] = entraPairwiseSub(tid, oid, g.clientID), tid
 		return c
 	}

@@ -65,7 +65,9 @@ type registeredClient struct {
 	apple *AppleClient
 }
 
-func (p *IdP) addPersona(name string, k kind, trailingSlash bool) *persona {
+// addPersona creates a persona and its routes; it fails if the name is
+// taken.
+func (p *IdP) addPersona(name string, k kind, trailingSlash bool) (*persona, error) {
 	per := &persona{
 		name:      name,
 		kind:      k,
@@ -79,6 +81,10 @@ func (p *IdP) addPersona(name string, k kind, trailingSlash bool) *persona {
 		per.issuer += "/"
 	}
 	p.mu.Lock()
+	if p.personas[name] != nil {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w: persona %q exists", ErrInvalid, name)
+	}
 	p.personas[name] = per
 	p.mu.Unlock()
 
@@ -102,7 +108,7 @@ func (p *IdP) addPersona(name string, k kind, trailingSlash bool) *persona {
 		route("POST", ps.userinfo, EndpointUserinfo, p.handleUserinfo)
 	}
 	route("GET", ps.emails, EndpointEmails, p.handleGitHubEmails)
-	return per
+	return per, nil
 }
 
 // wrap counts the request, logs it and applies the Slow switch.
