@@ -96,3 +96,27 @@ func TestMisbehaviourOnOAuthPersonas(t *testing.T) {
 		})
 	}
 }
+
+// PKCE: a wrong verifier fails wherever the persona takes PKCE; Apple
+// takes none and ignores the parameters.
+func TestPKCEOnEveryPersona(t *testing.T) {
+	for _, persona := range []string{Generic, Entra, Google, Apple, GitHub, Facebook, GitLab} {
+		t.Run(persona, func(t *testing.T) {
+			idp := start(t, Config{})
+			conf := personaConf(t, idp, persona)
+			ctx := oidc.ClientContext(t.Context(), idp.Client())
+			code := callback(t, idp, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))).Get("code")
+			tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(oauth2.GenerateVerifier()))
+			failed := err != nil
+			if tok != nil {
+				// GitHub answers 200 with an error body.
+				if e, _ := tok.Extra("error").(string); e != "" {
+					failed = true
+				}
+			}
+			if failed != (persona != Apple) {
+				t.Errorf("wrong verifier: err %v", err)
+			}
+		})
+	}
+}
