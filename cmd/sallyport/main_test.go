@@ -7,13 +7,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +27,7 @@ import (
 	"github.com/sallyport/sallyport"
 	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
+	"github.com/sallyport/sallyport/internal/store/sqlstore/sqltest"
 )
 
 // The test binary doubles as the sallyport command: a child started with
@@ -412,48 +411,10 @@ func TestKillDuringWritesLosesNoCommittedRow(t *testing.T) {
 	t.Logf("%d commits reported before SIGKILL, all present", len(committed))
 }
 
-// postgresURL is the server the PostgreSQL tests use. Under CI a missing URL
-// fails: CI must prove both dialects.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("SALLYPORT_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SALLYPORT_TEST_POSTGRES_URL is not set; CI must run the PostgreSQL tests (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-		}
-		t.Skip("SALLYPORT_TEST_POSTGRES_URL is not set")
-	}
-	return u
-}
-
-// freshDatabase creates an empty PostgreSQL database for one test.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	base := postgresURL(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	name := "sallyport_test_" + hex.EncodeToString(suffix)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
 // Two replicas started at the same moment on one empty PostgreSQL database
 // both become ready, and the schema is migrated exactly once.
 func TestTwoReplicasStartTogetherOnPostgres(t *testing.T) {
-	dbURL := freshDatabase(t)
+	dbURL := sqltest.NewDatabase(t, sqltest.PostgresURL(t))
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf("listen: 127.0.0.1:0\nissuer: http://127.0.0.1:8080\ndatabase: %q\nencryption_key: %s\n", dbURL, newKey(t)))
 

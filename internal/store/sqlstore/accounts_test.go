@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,16 +16,14 @@ import (
 
 	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
+	"github.com/sallyport/sallyport/internal/store/sqlstore/sqltest"
 )
 
 // These are quick checks of the accounts queries on both dialects; the
 // conformance suite in storetest is the full contract.
 
-const accountsPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
 // eachDialect runs fn on a fresh, migrated SQLite file and on a private
-// PostgreSQL schema. PostgreSQL is skipped when it does not answer, unless
-// SALLYPORT_TEST_POSTGRES=1 demands it.
+// PostgreSQL schema (see sqltest for when PostgreSQL runs).
 func eachDialect(t *testing.T, fn func(t *testing.T, db *sqlstore.DB)) {
 	eachDialectRaw(t, func(t *testing.T, db *sqlstore.DB, _ *sql.DB) { fn(t, db) })
 }
@@ -40,28 +37,7 @@ func eachDialectRaw(t *testing.T, fn func(t *testing.T, db *sqlstore.DB, raw *sq
 		fn(t, db, openRaw(t, "sqlite", path+"?_pragma=busy_timeout(10000)"))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		ctx := context.Background()
-		admin, err := sql.Open("pgx", accountsPostgresURL)
-		if err == nil {
-			err = admin.PingContext(ctx)
-		}
-		if err != nil {
-			if os.Getenv("SALLYPORT_TEST_POSTGRES") == "1" {
-				t.Fatalf("postgres: %v", err)
-			}
-			t.Skipf("postgres not available: %v", err)
-		}
-		schema := "accounts_" + randHex(t, 8)
-		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema: %v", err)
-			}
-			admin.Close()
-		})
-		url := accountsPostgresURL + "&search_path=" + schema
+		url := sqltest.NewSchema(t, sqltest.PostgresURL(t))
 		fn(t, openAccountsDB(t, url), openRaw(t, "pgx", url))
 	})
 }

@@ -2,11 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -14,12 +10,9 @@ import (
 
 	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
+	"github.com/sallyport/sallyport/internal/store/sqlstore/sqltest"
 	"github.com/sallyport/sallyport/internal/store/storetest"
 )
-
-// postgresEnv names the database the PostgreSQL half of the suite runs on.
-// Each store gets its own schema there, dropped afterwards.
-const postgresEnv = "SALLYPORT_TEST_POSTGRES_URL"
 
 var ctx = context.Background()
 
@@ -46,21 +39,9 @@ func dialects(t *testing.T, fn func(t *testing.T, open func(t testing.TB) *sqlst
 	})
 }
 
-// postgresURL returns the PostgreSQL test database URL. Without one the
-// PostgreSQL tests are skipped locally, and fail in CI, where they must run.
-func postgresURL(t testing.TB) string {
-	t.Helper()
-	raw := os.Getenv(postgresEnv)
-	if raw == "" {
-		msg := postgresEnv + " is not set; point it at an empty database, e.g. " +
-			postgresEnv + "='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI runs the store suite on PostgreSQL too)")
-		}
-		t.Skip(msg)
-	}
-	return raw
-}
+// postgresURL is the PostgreSQL test server (skips locally without one,
+// fails under CI).
+func postgresURL(t testing.TB) string { return sqltest.PostgresURL(t) }
 
 // openURL opens a store and closes it when the test ends.
 func openURL(t testing.TB, raw string) *sqlstore.DB {
@@ -106,55 +87,8 @@ func openPostgres(t testing.TB, raw string) *sqlstore.DB {
 	return db
 }
 
-// newSchema creates an empty schema sp_<random> in the database at raw,
-// drops it (CASCADE) when the test ends, and returns raw with search_path
-// set to it.
-func newSchema(t testing.TB, raw string) string {
-	t.Helper()
-	admin := adminDB(t, raw)
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "sp_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	// Registered before the store's Close, so it runs after it.
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-var admin struct {
-	sync.Mutex
-	db *sql.DB
-}
-
-// adminDB is one small pool, shared by the whole test binary, for creating
-// and dropping schemas.
-func adminDB(t testing.TB, raw string) *sql.DB {
-	t.Helper()
-	admin.Lock()
-	defer admin.Unlock()
-	if admin.db == nil {
-		db, err := sql.Open("pgx", raw)
-		if err != nil {
-			t.Fatalf("open %s: %v", postgresEnv, err)
-		}
-		db.SetMaxOpenConns(2)
-		admin.db = db
-	}
-	return admin.db
-}
+// newSchema returns raw pointed at a fresh private schema.
+func newSchema(t testing.TB, raw string) string { return sqltest.NewSchema(t, raw) }
 
 // Before Migrate the schema is not current and the store is not ready;
 // after it both are; a second Migrate does nothing.

@@ -9,12 +9,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
-	neturl "net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -24,21 +19,12 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sallyport/sallyport/internal/store"
+	"github.com/sallyport/sallyport/internal/store/sqlstore/sqltest"
 )
 
 var tokNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 var tokCmp = cmp.Options{cmpopts.EquateEmpty()}
-
-// tokPostgresURL is the server the PostgreSQL half runs on (the variable the
-// conformance suite reads, else the local default); each test gets its own
-// schema there.
-func tokPostgresURL() string {
-	if u := os.Getenv("SALLYPORT_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
 
 // tokEnv is one migrated store with parent rows to hang records on.
 type tokEnv struct {
@@ -58,12 +44,6 @@ func tokEach(t *testing.T, fn func(t *testing.T, e *tokEnv)) {
 	}
 }
 
-func tokRandHex(t *testing.T, n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func tokOpen(t *testing.T, d Dialect) *tokEnv {
 	t.Helper()
 	ctx := context.Background()
@@ -72,34 +52,7 @@ func tokOpen(t *testing.T, d Dialect) *tokEnv {
 	case SQLite:
 		url = "sqlite:" + filepath.Join(t.TempDir(), "sallyport.db")
 	case Postgres:
-		admin, err := sql.Open("pgx", tokPostgresURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		if err := admin.PingContext(ctx); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("PostgreSQL unreachable at %s: %v", tokPostgresURL(), err)
-			}
-			t.Skipf("PostgreSQL unreachable at %s: %v", tokPostgresURL(), err)
-		}
-		schema := "tok_" + tokRandHex(t, 6)
-		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := neturl.Parse(tokPostgresURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		qv := u.Query()
-		qv.Set("search_path", schema)
-		u.RawQuery = qv.Encode()
-		url = u.String()
+		url = sqltest.NewSchema(t, sqltest.PostgresURL(t))
 	}
 	db := tokOpenURL(t, url)
 	if _, err := db.Migrate(ctx); err != nil {
