@@ -18,6 +18,7 @@ const (
 	ValidationFailed Code = "validation_failed"
 	Validated        Code = "validated"
 	Activated        Code = "activated"
+	Disabled         Code = "disabled"
 )
 
 // Routing a sign-in to an org and connection.
@@ -65,6 +66,7 @@ const (
 	MFAFailed          Code = "mfa_failed"
 	RateLimited        Code = "rate_limited"
 	LastSignInMethod   Code = "last_sign_in_method"
+	SignedOut          Code = "signed_out"
 )
 
 // General codes for what the vocabulary above does not name: malformed
@@ -89,6 +91,7 @@ var codes = map[Code]codeInfo{
 	ValidationFailed: {http.StatusUnprocessableEntity, "The connection could not be validated. Check its settings and try again."},
 	Validated:        {http.StatusOK, "The connection was validated."},
 	Activated:        {http.StatusOK, "The connection is active."},
+	Disabled:         {http.StatusOK, "The connection is disabled."},
 
 	Routed:                   {http.StatusOK, "Continuing to your organization's sign-in."},
 	NoOrgMatch:               {http.StatusNotFound, "No organization uses single sign-on for this email domain. Check the address, or choose another way to sign in."},
@@ -120,6 +123,7 @@ var codes = map[Code]codeInfo{
 	MFARequired:        {http.StatusUnauthorized, "Enter the code from your authenticator app to finish signing in."},
 	MFAFailed:          {http.StatusUnauthorized, "That code is not valid. Enter the current code from your authenticator app."},
 	RateLimited:        {http.StatusTooManyRequests, "Too many attempts. Please wait a moment and try again."},
+	SignedOut:          {http.StatusOK, "You are signed out."},
 	LastSignInMethod:   {http.StatusConflict, "This is your last way to sign in, so it cannot be removed. Add another method first."},
 
 	InvalidRequest: {http.StatusBadRequest, "The request was malformed. Please go back and try again."},
