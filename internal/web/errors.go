@@ -134,8 +134,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, err error, id st
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		json.NewEncoder(&body).Encode(errorBody{Error: oe.Code, Message: sentence, RequestID: id})
 	} else {
-		page := errorPage{Heading: heading(status), Sentence: sentence, Code: oe.Code, RequestID: id, StartURL: "/"}
-		if terr := s.pages.ExecuteTemplate(&body, "error.html", page); terr != nil {
+		page := errorPage{Heading: heading(status), Sentence: sentence, Code: oe.Code, RequestID: id, StartURL: s.startURL}
+		if terr := s.executePage(&body, "error", page); terr != nil {
 			// The template is embedded and tested; should it fail anyway,
 			// plain text still tells the person what happened.
 			s.log.LogAttrs(r.Context(), slog.LevelError, "render error page", slog.String("err", terr.Error()))

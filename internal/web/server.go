@@ -1,7 +1,9 @@
 // Package web is Sallyport's HTTP layer: one ServeMux with method patterns,
 // the middleware every request passes through, and the single place where
 // errors become responses (Server.WriteError). Handlers registered here are
-// thin: parse, call, render.
+// thin: parse, call, render. With Config.SignIn set it also serves the
+// sign-in pages (signinpages.go), rendered from embedded templates that
+// share one layout (pages.go).
 //
 // Every request passes, outermost first, through panic recovery, request
 // id, access log, metrics, security headers, cross-origin protection and the
@@ -71,6 +73,10 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the source of generated request ids; nil means crypto/rand.
 	Rand io.Reader
+	// SignIn serves the sign-in pages (/login, /login/{connection},
+	// /callback/{connection}, /account, /logout). Nil leaves them
+	// unregistered, for a server that only answers probes and metrics.
+	SignIn SignIn
 }
 
 // Server is Sallyport's HTTP surface: a ServeMux behind the middleware
@@ -87,12 +93,16 @@ type Server struct {
 	handler  http.Handler
 	metrics  *httpMetrics
 	registry *prometheus.Registry
-	pages    *template.Template
+	pages    map[string]*template.Template
 	static   map[string]staticFile
+	signIn   SignIn
+	origin   string // the issuer's origin, scheme://host[:port], for the callback's same-origin test
+	startURL string // where an error page's "Start again" leads
 }
 
 // New builds a Server with its built-in routes (/healthz, /readyz,
-// /metrics, /static/) and registers its metrics on cfg.Registry.
+// /metrics, /static/), the sign-in pages when cfg.SignIn is set, and
+// registers its metrics on cfg.Registry.
 func New(cfg Config) (*Server, error) {
 	if cfg.Issuer == nil || cfg.Issuer.Host == "" {
 		return nil, errors.New("web: Config.Issuer must be an absolute URL")
@@ -116,6 +126,8 @@ func New(cfg Config) (*Server, error) {
 		mux:      http.NewServeMux(),
 		cop:      http.NewCrossOriginProtection(),
 		registry: cfg.Registry,
+		origin:   cfg.Issuer.Scheme + "://" + cfg.Issuer.Host,
+		startURL: "/",
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -136,8 +148,8 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newHTTPMetrics(s.registry); err != nil {
 		return nil, err
 	}
-	if s.pages, err = template.ParseFS(templateFS, "templates/*.html"); err != nil {
-		return nil, fmt.Errorf("web: parse templates: %w", err)
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
 	}
 	if s.static, err = loadStatic(); err != nil {
 		return nil, err
@@ -150,6 +162,11 @@ func New(cfg Config) (*Server, error) {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 	}))
 	s.mux.HandleFunc("GET /static/{file}", s.handleStatic)
+	if cfg.SignIn != nil {
+		s.signIn = cfg.SignIn
+		s.startURL = "/login"
+		s.registerSignIn()
+	}
 
 	s.handler = s.chain(http.HandlerFunc(s.route))
 	return s, nil
@@ -241,7 +258,7 @@ type staticFile struct {
 
 func loadStatic() (map[string]staticFile, error) {
 	files := map[string]staticFile{}
-	types := map[string]string{".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
+	types := map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon"}
 	err := fs.WalkDir(staticFS, "static", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
