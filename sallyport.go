@@ -23,10 +23,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sallyport/sallyport/internal/audit"
 	"github.com/sallyport/sallyport/internal/config"
+	"github.com/sallyport/sallyport/internal/flow"
+	"github.com/sallyport/sallyport/internal/netguard"
+	"github.com/sallyport/sallyport/internal/ratelimit"
 	"github.com/sallyport/sallyport/internal/secret"
+	"github.com/sallyport/sallyport/internal/session"
+	"github.com/sallyport/sallyport/internal/signin"
 	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
 	"github.com/sallyport/sallyport/internal/telemetry"
@@ -100,6 +107,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		log.Warn(w)
 	}
 
+	for i, c := range settings.Connections {
+		if _, ok := providerKinds[c.Kind]; !ok {
+			return nil, fmt.Errorf("sallyport: connections[%d].kind: %s sign-in is not available in this build yet", i, c.Kind)
+		}
+	}
+
 	keys, err := loadKeyRing(settings, log)
 	if err != nil {
 		return nil, err
@@ -126,11 +139,43 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sallyport: issuer: %w", err)
 	}
 	registry := telemetry.NewRegistry()
+	recorder := audit.New(audit.Config{})
+	if err := signin.SyncConfig(ctx, db, keys, recorder, settings.Connections, newID); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+	var limiter ratelimit.Limiter
+	if settings.RateLimits.Enabled {
+		perMinute := settings.RateLimits.PerIPPerMinute
+		limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{Rate: float64(perMinute), Burst: perMinute})
+	}
+	svc, err := signin.New(signin.Config{
+		Store:      db,
+		Keys:       keys,
+		Flows:      flow.New(flow.Config{Store: db, Keys: keys, Logger: log}),
+		Sessions:   session.New(session.Config{Store: db, Idle: time.Duration(settings.Sessions.Idle), Absolute: time.Duration(settings.Sessions.Absolute), Logger: log}),
+		Audit:      recorder,
+		Limiter:    limiter,
+		Kinds:      providerKinds,
+		HTTPClient: netguard.New(netguard.Config{InsecureAllowPrivateNetworks: settings.InsecureAllowPrivateNetworks, Logger: log}),
+		Issuer:     issuer,
+		Registry:   registry,
+		NewID:      newID,
+		Logger:     log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+	for _, c := range settings.Connections {
+		log.Info("connection", "slug", c.Slug, "kind", c.Kind, "callback_url", svc.CallbackURL(c.Slug))
+	}
 	ws, err := web.New(web.Config{
 		Issuer:   issuer,
 		Logger:   log,
 		Registry: registry,
 		Ready:    db,
+		SignIn:   svc,
 	})
 	if err != nil {
 		db.Close()
@@ -229,3 +274,6 @@ func (s *Server) Close() error {
 	})
 	return s.closeErr
 }
+
+// newID makes record ids: UUIDv7, so they sort by creation time.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

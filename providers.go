@@ -1,0 +1,38 @@
+package sallyport
+
+import (
+	"context"
+
+	"github.com/sallyport/sallyport/internal/config"
+	"github.com/sallyport/sallyport/internal/signin"
+	"github.com/sallyport/sallyport/internal/upstream"
+	"github.com/sallyport/sallyport/internal/upstream/facebook"
+	"github.com/sallyport/sallyport/internal/upstream/github"
+	"github.com/sallyport/sallyport/internal/upstream/oidc"
+)
+
+// providerKinds maps each connection kind this build signs in through to
+// its provider constructor. A configured kind missing here stops `serve`
+// at start with a clear error, and is never shown on /login.
+var providerKinds = map[string]signin.NewProvider{
+	config.KindOIDC: func(ctx context.Context, p signin.ProviderParams) (upstream.Provider, error) {
+		return oidc.New(ctx, oidc.Config{
+			Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID, ClientSecret: p.Secret,
+			Scopes: p.Settings.Scopes, AllowedAlgs: p.Settings.AllowedAlgs, AuthParams: p.Settings.AuthParams,
+			ClaimMapping: oidc.ClaimMapping(p.Settings.ClaimMapping), HTTPClient: p.HTTPClient, Now: p.Now, Logger: p.Logger,
+		})
+	},
+	config.KindGitHub: func(ctx context.Context, p signin.ProviderParams) (upstream.Provider, error) {
+		return github.New(github.Config{
+			ClientID: p.Settings.ClientID, ClientSecret: p.Secret, Scopes: p.Settings.Scopes,
+			BaseURL: p.Settings.BaseURL, AuthParams: p.Settings.AuthParams,
+			HTTPClient: p.HTTPClient, Now: p.Now, Logger: p.Logger,
+		})
+	},
+	config.KindFacebook: func(ctx context.Context, p signin.ProviderParams) (upstream.Provider, error) {
+		return facebook.New(facebook.Config{
+			ClientID: p.Settings.ClientID, ClientSecret: p.Secret, Scopes: p.Settings.Scopes,
+			AuthParams: p.Settings.AuthParams, HTTPClient: p.HTTPClient, Now: p.Now, Logger: p.Logger,
+		})
+	},
+}
