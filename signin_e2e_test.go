@@ -431,3 +431,25 @@ func TestUpstreamDownAtStart(t *testing.T) {
 	}
 }
 
+
+// A HEAD on the sign-in routes has no effect: no flow starts and a
+// callback's state is not burnt.
+func TestHeadHasNoEffect(t *testing.T) {
+	h := newHarness(t, "", nil)
+	h.user(testidp.Generic, testidp.User{Subject: "ann-1", Email: "ann@example.com", EmailVerified: true})
+	b := h.browser()
+	cb := h.upstreamCallback(b, "corp")
+	for _, path := range []string{"/login/corp", cb.RequestURI()} {
+		resp, err := b.Head(h.ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("HEAD %s = %d, want 405", path, resp.StatusCode)
+		}
+	}
+	if r := h.get(b, cb.RequestURI()); r.url.Path != "/account" {
+		t.Errorf("the callback after a HEAD ended at %s (%d)", r.url, r.status)
+	}
+}

@@ -53,13 +53,27 @@ var (
 // response_mode=form_post) posts it from its own site by design.
 func (s *Server) registerSignIn() {
 	s.mux.HandleFunc("GET /login", s.handleLogin)
-	s.mux.HandleFunc("GET /login/{connection}", s.handleBegin)
-	s.mux.HandleFunc("GET /callback/{connection}", s.handleCallback)
+	// ServeMux also routes HEAD to GET patterns; a HEAD (a link checker, a
+	// prefetch) must never start a flow or burn a callback's state.
+	s.mux.HandleFunc("GET /login/{connection}", getOnly(s.handleBegin))
+	s.mux.HandleFunc("GET /callback/{connection}", getOnly(s.handleCallback))
 	s.mux.HandleFunc("POST /callback/{connection}", s.handleCallbackPost)
 	s.AllowCrossOrigin("POST /callback/{connection}")
 	s.mux.HandleFunc("GET /account", s.handleAccount)
 	s.mux.HandleFunc("GET /logout", s.handleLogoutConfirm)
 	s.mux.HandleFunc("POST /logout", s.handleLogout)
+}
+
+// getOnly answers 405 to HEAD on a GET route whose handler has effects.
+func getOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // loginPage is what login.html shows.
