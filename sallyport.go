@@ -67,6 +67,9 @@ type Config struct {
 	// SkipMigrations leaves the schema alone at start. New then fails
 	// unless the schema is already current (someone ran `sallyport migrate`).
 	SkipMigrations bool
+	// Now is the clock for flows, sessions, tokens and audit events; nil
+	// means time.Now. Tests move it forward instead of sleeping.
+	Now func() time.Time
 	// CleanupInterval is how often expired flows, sessions, codes and
 	// tokens are deleted; 0 means every minute, negative disables it.
 	CleanupInterval time.Duration
@@ -77,6 +80,7 @@ type Config struct {
 type Server struct {
 	settings *Settings
 	log      *slog.Logger
+	now      func() time.Time
 	db       *sqlstore.DB
 	keys     *secret.KeyRing
 	registry *prometheus.Registry
@@ -102,6 +106,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	for _, w := range settings.Warnings() {
 		log.Warn(w)
@@ -139,7 +147,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sallyport: issuer: %w", err)
 	}
 	registry := telemetry.NewRegistry()
-	recorder := audit.New(audit.Config{})
+	recorder := audit.New(audit.Config{Now: now})
 	if err := signin.SyncConfig(ctx, db, keys, recorder, settings.Connections, newID); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
@@ -152,8 +160,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	svc, err := signin.New(signin.Config{
 		Store:      db,
 		Keys:       keys,
-		Flows:      flow.New(flow.Config{Store: db, Keys: keys, Logger: log}),
-		Sessions:   session.New(session.Config{Store: db, Idle: time.Duration(settings.Sessions.Idle), Absolute: time.Duration(settings.Sessions.Absolute), Logger: log}),
+		Flows:      flow.New(flow.Config{Store: db, Keys: keys, Now: now, Logger: log}),
+		Sessions:   session.New(session.Config{Store: db, Now: now, Idle: time.Duration(settings.Sessions.Idle), Absolute: time.Duration(settings.Sessions.Absolute), Logger: log}),
 		Audit:      recorder,
 		Limiter:    limiter,
 		Kinds:      providerKinds,
@@ -161,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Issuer:     issuer,
 		Registry:   registry,
 		NewID:      newID,
+		Now:        now,
 		Logger:     log,
 	})
 	if err != nil {
@@ -182,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
-	s := &Server{settings: settings, log: log, db: db, keys: keys, registry: registry, web: ws}
+	s := &Server{settings: settings, log: log, now: now, db: db, keys: keys, registry: registry, web: ws}
 	s.startCleanup(cfg.CleanupInterval)
 	return s, nil
 }
@@ -243,7 +252,7 @@ func (s *Server) startCleanup(interval time.Duration) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				n, err := s.db.DeleteExpired(ctx, time.Now())
+				n, err := s.db.DeleteExpired(ctx, s.now())
 				switch {
 				case err != nil && ctx.Err() == nil:
 					s.log.Error("deleting expired rows failed", "err", err)

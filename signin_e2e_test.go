@@ -14,7 +14,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/outcome"
@@ -29,10 +31,11 @@ import (
 
 // harness is one Sallyport and one upstream.
 type harness struct {
-	t   *testing.T
-	srv *Server
-	ts  *httptest.Server
-	idp *testidp.IdP
+	t     testing.TB
+	clock *clock
+	srv   *Server
+	ts    *httptest.Server
+	idp   *testidp.IdP
 }
 
 const (
@@ -43,7 +46,7 @@ const (
 // newHarness starts testidp and Sallyport with a generic OIDC connection
 // "corp" (and a second one, "other", for mix-up tests) on databaseURL
 // ("" = a fresh SQLite file).
-func newHarness(t *testing.T, databaseURL string, tweak func(*Settings)) *harness {
+func newHarness(t testing.TB, databaseURL string, tweak func(*Settings)) *harness {
 	t.Helper()
 	idp, err := testidp.Start(testidp.Config{})
 	if err != nil {
@@ -82,7 +85,8 @@ func newHarness(t *testing.T, databaseURL string, tweak func(*Settings)) *harnes
 	if tweak != nil {
 		tweak(settings)
 	}
-	srv, err := New(context.Background(), Config{Settings: settings, CleanupInterval: -1})
+	clk := &clock{}
+	srv, err := New(context.Background(), Config{Settings: settings, CleanupInterval: -1, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +96,16 @@ func newHarness(t *testing.T, databaseURL string, tweak func(*Settings)) *harnes
 		ts.Close()
 		srv.Close()
 	})
-	return &harness{t: t, srv: srv, ts: ts, idp: idp}
+	return &harness{t: t, clock: clk, srv: srv, ts: ts, idp: idp}
 }
 
-func randomKey(t *testing.T) string {
+// clock is the wall clock plus an offset a test moves forward.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+func randomKey(t testing.TB) string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)
@@ -277,6 +287,7 @@ func TestCallbackRefusals(t *testing.T) {
 		{"bad at_hash", testidp.Misbehavior{BadAtHash: true}, outcome.IdentityInvalid, 400},
 		{"userinfo subject differs", testidp.Misbehavior{UserinfoSubjectMismatch: true}, outcome.IdentityInvalid, 400},
 		{"RFC 9207 iss differs", testidp.Misbehavior{WrongIssParam: true}, outcome.InvalidState, 400},
+		{"unknown kid, never published", testidp.Misbehavior{UnknownKID: testidp.UnknownKIDNever}, outcome.IdentityInvalid, 400},
 		{"upstream error", testidp.Misbehavior{ErrorCallback: true}, outcome.UpstreamError, 502},
 		{"token endpoint error", testidp.Misbehavior{TokenError: true}, outcome.CodeExchangeFailed, 502},
 	}
@@ -431,7 +442,6 @@ func TestUpstreamDownAtStart(t *testing.T) {
 	}
 }
 
-
 // A HEAD on the sign-in routes has no effect: no flow starts and a
 // callback's state is not burnt.
 func TestHeadHasNoEffect(t *testing.T) {
@@ -451,5 +461,52 @@ func TestHeadHasNoEffect(t *testing.T) {
 	}
 	if r := h.get(b, cb.RequestURI()); r.url.Path != "/account" {
 		t.Errorf("the callback after a HEAD ended at %s (%d)", r.url, r.status)
+	}
+}
+
+// A key the upstream rotated in since the last JWKS fetch is found with one
+// refetch once that fetch is 30 s old; the sign-in goes through. (Within
+// 30 s of the last fetch it is refused: tokens with made-up kids must not
+// make Sallyport hammer the upstream.)
+func TestRotatedKeyIsRefetchedOnce(t *testing.T) {
+	h := newHarness(t, "", nil)
+	h.user(testidp.Generic, testidp.User{Subject: "ann-1", Email: "ann@example.com", EmailVerified: true})
+	if r := h.signIn(h.browser(), "corp"); r.url.Path != "/account" {
+		t.Fatalf("warm-up sign-in ended at %s", r.url)
+	}
+	before := h.idp.Requests(testidp.Generic, testidp.EndpointJWKS)
+	if err := h.idp.Misbehave(testidp.Generic, testidp.Misbehavior{UnknownKID: testidp.UnknownKIDRefetch}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.signIn(h.browser(), "corp"); r.status != http.StatusBadRequest {
+		t.Fatalf("rotated key within 30 s of the last fetch: %d, want 400", r.status)
+	}
+	h.clock.Advance(31 * time.Second)
+	if r := h.signIn(h.browser(), "corp"); r.url.Path != "/account" {
+		t.Fatalf("sign-in with a rotated key ended at %s (%d)", r.url, r.status)
+	}
+	if got := h.idp.Requests(testidp.Generic, testidp.EndpointJWKS) - before; got != 1 {
+		t.Errorf("%d JWKS fetches for two sign-ins with an unknown kid, want 1", got)
+	}
+}
+
+// Starting sign-ins is rate limited per client IP, with Retry-After.
+func TestSignInRateLimit(t *testing.T) {
+	h := newHarness(t, "", func(s *Settings) { s.RateLimits.PerIPPerMinute = 3 })
+	b := noRedirects(h.browser())
+	var last *http.Response
+	for range 4 {
+		resp, err := b.Get(h.ts.URL + "/login/corp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last = resp
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th start within a minute: %d, Retry-After %q; want 429 with Retry-After", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	if ev := h.lastAudit("login.begin"); ev.Outcome != string(outcome.RateLimited) {
+		t.Errorf("audit outcome %s", ev.Outcome)
 	}
 }
