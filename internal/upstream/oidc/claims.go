@@ -172,8 +172,8 @@ func IdentityFrom(c Claims, m ClaimMapping) upstream.Identity {
 	return id
 }
 
-// securityClaims never come from userinfo when the ID token has them, and
-// never come from userinfo at all when they describe the token itself.
+// tokenOnlyClaims describe the ID token itself: they never come from
+// userinfo, whatever the ID token carries.
 var tokenOnlyClaims = []string{"iss", "aud", "azp", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "auth_time", "acr", "amr", "sid", "jti"}
 
 // MergeUserinfo returns the ID token's claims completed by userinfo's. The
