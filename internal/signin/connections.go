@@ -173,16 +173,17 @@ func syncOne(ctx context.Context, q store.Queries, keys *secret.KeyRing, rec *au
 	case c.Kind != d.Kind:
 		return fmt.Errorf("kind changed from %s to %s: give the new connection another slug", c.Kind, d.Kind)
 	}
-	if creating || !sameSecret(keys, c, secretValue) {
+	secretChanged := creating || !sameSecret(keys, c, secretValue)
+	unchanged := !creating && !secretChanged && string(c.Settings) == string(settings) && c.DisplayName == display &&
+		c.AutoProvision == d.AutoProvisionOrDefault() && c.TrustEmailForLink == trust &&
+		slices.Equal(c.AdminEmailDomains, d.AdminEmailDomains) && c.Status == store.ConnectionActive
+	if unchanged {
+		return nil
+	}
+	if secretChanged {
 		if c.SecretEnc, err = keys.Encrypt([]byte(secretValue), secretAAD(c.ID)); err != nil {
 			return err
 		}
-	}
-	unchanged := !creating && string(c.Settings) == string(settings) && c.DisplayName == display &&
-		c.AutoProvision == d.AutoProvisionOrDefault() && c.TrustEmailForLink == trust &&
-		slices.Equal(c.AdminEmailDomains, d.AdminEmailDomains) && c.Status == store.ConnectionActive && sameSecret(keys, c, secretValue)
-	if unchanged {
-		return nil
 	}
 	c.DisplayName, c.Settings, c.Status = display, settings, store.ConnectionActive
 	c.AutoProvision, c.TrustEmailForLink, c.AdminEmailDomains = d.AutoProvisionOrDefault(), trust, d.AdminEmailDomains
