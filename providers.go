@@ -8,6 +8,7 @@ import (
 	"github.com/sallyport/sallyport/internal/upstream"
 	"github.com/sallyport/sallyport/internal/upstream/facebook"
 	"github.com/sallyport/sallyport/internal/upstream/github"
+	"github.com/sallyport/sallyport/internal/upstream/microsoft"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
 )
 
@@ -20,6 +21,13 @@ var providerKinds = map[string]signin.NewProvider{
 			Issuer: p.Settings.Issuer, ClientID: p.Settings.ClientID, ClientSecret: p.Secret,
 			Scopes: p.Settings.Scopes, AllowedAlgs: p.Settings.AllowedAlgs, AuthParams: p.Settings.AuthParams,
 			ClaimMapping: oidc.ClaimMapping(p.Settings.ClaimMapping), HTTPClient: p.HTTPClient, Now: p.Now, Logger: p.Logger,
+		})
+	},
+	config.KindMicrosoft: func(ctx context.Context, p signin.ProviderParams) (upstream.Provider, error) {
+		return microsoft.New(ctx, microsoft.Config{
+			ClientID: p.Settings.ClientID, ClientSecret: p.Secret, Tenant: p.Settings.Tenant,
+			AllowedTenants: p.Settings.AllowedTenants, Scopes: p.Settings.Scopes, AllowedAlgs: p.Settings.AllowedAlgs,
+			AuthParams: p.Settings.AuthParams, HTTPClient: p.HTTPClient, Now: p.Now, Logger: p.Logger,
 		})
 	},
 	config.KindGitHub: func(ctx context.Context, p signin.ProviderParams) (upstream.Provider, error) {
