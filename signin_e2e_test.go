@@ -241,6 +241,12 @@ func TestSignInThroughGenericOIDC(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/login" {
+		t.Errorf("POST /logout ended at %s with %d, want the signed-out /login", resp.Request.URL, resp.StatusCode)
+	}
+	if ev := h.lastAudit("session.logout"); ev.Outcome != string(outcome.SignedOut) {
+		t.Errorf("logout audit outcome %s", ev.Outcome)
+	}
 	if r := h.get(b, "/account"); r.url.Path != "/login" {
 		t.Errorf("after logout /account ended at %s", r.url)
 	}

@@ -168,6 +168,10 @@ type Connection struct {
 	// PrivateKeyFile names a file holding PrivateKey; Load reads it.
 	PrivateKeyFile string `yaml:"private_key_file,omitempty"`
 
+	// HostedDomains limits a google connection to Google Workspace
+	// accounts of these domains, checked against the ID token's hd claim.
+	HostedDomains []string `yaml:"hosted_domains,omitempty"`
+
 	// BaseURL is the GitHub Enterprise or self-managed GitLab URL; empty
 	// means github.com or gitlab.com.
 	BaseURL string `yaml:"base_url,omitempty"`

@@ -232,6 +232,16 @@ func validateConnection(ps *Problems, cn Connection, p string, slugs map[string]
 		}
 	}
 
+	if cn.Kind == KindGoogle {
+		for i, d := range cn.HostedDomains {
+			if n, err := store.NormalizeDomain(d); err != nil || n != d {
+				ps.add(fmt.Sprintf("%s[%d]", field("hosted_domains"), i), "must be a lower-case domain name, like example.com")
+			}
+		}
+	} else if len(cn.HostedDomains) > 0 {
+		ps.add(field("hosted_domains"), "only applies to kind google")
+	}
+
 	if cn.Kind == KindGitHub || cn.Kind == KindGitLab {
 		if cn.BaseURL != "" {
 			if msg := upstreamURLProblem(cn.BaseURL); msg != "" {

@@ -32,6 +32,7 @@ type Settings struct {
 	AllowedTenants []string          `json:"allowed_tenants,omitempty"`
 	TeamID         string            `json:"team_id,omitempty"`
 	KeyID          string            `json:"key_id,omitempty"`
+	HostedDomains  []string          `json:"hosted_domains,omitempty"`
 	BaseURL        string            `json:"base_url,omitempty"`
 	// Source is "config" for connections declared in the file: they are
 	// disabled when they leave it, while connections made at run time stay.
@@ -142,7 +143,7 @@ func syncOne(ctx context.Context, q store.Queries, keys *secret.KeyRing, rec *au
 		Issuer: d.Issuer, ClientID: d.ClientID, Scopes: d.Scopes, ClaimMapping: d.ClaimMapping,
 		EmailPattern: d.EmailPattern, AllowedDomains: d.AllowedDomains, AllowedAlgs: d.AllowedAlgs,
 		AuthParams: d.AuthParams, Tenant: d.Tenant, AllowedTenants: d.AllowedTenants,
-		TeamID: d.TeamID, KeyID: d.KeyID, BaseURL: d.BaseURL, Source: sourceConfig,
+		TeamID: d.TeamID, KeyID: d.KeyID, HostedDomains: d.HostedDomains, BaseURL: d.BaseURL, Source: sourceConfig,
 	}
 	settings, err := json.Marshal(s)
 	if err != nil {

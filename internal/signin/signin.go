@@ -459,7 +459,7 @@ func (s *Service) Logout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.store.Tx(ctx, func(q store.Queries) error {
-		return s.audit.Record(ctx, q, audit.Event{Type: "logout", Outcome: outcome.SignedOut, ActorID: sess.UserID, UserID: sess.UserID,
+		return s.audit.Record(ctx, q, audit.Event{Type: "session.logout", Outcome: outcome.SignedOut, ActorID: sess.UserID, UserID: sess.UserID,
 			ConnectionID: sess.ConnectionID, IP: s.audit.ClientIP(r), UserAgent: r.UserAgent()})
 	})
 }
