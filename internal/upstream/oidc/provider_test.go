@@ -194,14 +194,13 @@ func TestSlowTokenEndpoint(t *testing.T) {
 	// the server cannot notice the client leaving: keep the delay short,
 	// or Close waits for it.
 	e.misbehave(testidp.Misbehavior{Slow: 2500 * time.Millisecond})
-	start := time.Now()
 	_, err := p.Exchange(t.Context(), cb)
 	wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
-	if !strings.Contains(err.Error(), "Client.Timeout") {
-		t.Errorf("cause %v; want the client timeout", err)
-	}
-	if d := time.Since(start); d >= 2500*time.Millisecond {
-		t.Errorf("gave up after %s; the client timeout is 1 s", d)
+	// Which timer fires first — the client's or netguard's whole-request
+	// deadline — depends on scheduling; either proves the answer was not
+	// awaited. (x/oauth2 flattens the cause to text.)
+	if msg := err.Error(); !strings.Contains(msg, "Client.Timeout") && !strings.Contains(msg, "deadline exceeded") {
+		t.Errorf("cause %v; want a timeout", err)
 	}
 }
 
