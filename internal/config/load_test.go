@@ -75,7 +75,6 @@ func TestLoadFull(t *testing.T) {
 				Slug: "google", Kind: "google", DisplayName: "Google",
 				ClientID: "google-client.apps.googleusercontent.com", ClientSecret: "google-secret",
 				Scopes:               []string{"openid", "email", "profile"},
-				ClaimMapping:         map[string]string{"email": "preferred_username", "picture": "avatar"},
 				EmailPattern:         `^.*@example\.com$`,
 				AllowedDomains:       []string{"example.com"},
 				AutoProvision:        ptr(false),
@@ -104,6 +103,7 @@ func TestLoadFull(t *testing.T) {
 			Connections: []Connection{{
 				Slug: "acme-okta", Kind: "oidc", Issuer: "https://acme.okta.com", ClientID: "acme-client",
 				ClientSecret: "acme-secret", AllowedAlgs: []string{"RS256", "ES256"},
+				ClaimMapping: map[string]string{"email": "preferred_username", "picture": "avatar"},
 			}},
 		}},
 		Clients: []Client{

@@ -178,6 +178,11 @@ func validateConnection(ps *Problems, cn Connection, p string, slugs map[string]
 		}
 	}
 
+	if len(cn.ClaimMapping) > 0 && cn.Kind != KindOIDC {
+		// The presets read each provider's documented claims (a mapping
+		// could undo a rule such as GitHub's verified primary email).
+		ps.add(field("claim_mapping"), "only applies to kind oidc")
+	}
 	for _, k := range sortedKeys(cn.ClaimMapping) {
 		kp := field("claim_mapping") + "." + k
 		switch {

@@ -63,11 +63,12 @@ func validConfig(t *testing.T) *Config {
 	c.EncryptionKey = testKey
 	c.Connections = []Connection{
 		{Slug: "google", Kind: KindGoogle, ClientID: "g-id", ClientSecret: "g-secret",
-			ClaimMapping: map[string]string{"email": "preferred_username"}, EmailPattern: `^.*@example\.com$`,
+			EmailPattern:   `^.*@example\.com$`,
 			AllowedDomains: []string{"example.com"}, AdminEmailDomains: []string{"example.com"},
 			AuthParams: map[string]string{"prompt": "select_account", "hd": "example.com"}},
 		{Slug: "corp", Kind: KindOIDC, Issuer: "https://idp.corp.example", ClientID: "c-id", ClientSecret: "c-secret",
-			Scopes: []string{"openid", "email", "profile"}, AllowedAlgs: []string{"RS256", "ES256"}},
+			Scopes: []string{"openid", "email", "profile"}, AllowedAlgs: []string{"RS256", "ES256"},
+			ClaimMapping: map[string]string{"email": "preferred_username"}},
 		{Slug: "entra", Kind: KindMicrosoft, ClientID: "m-id", ClientSecret: "m-secret",
 			Tenant: "organizations", AllowedTenants: []string{testTenant}},
 		{Slug: "apple", Kind: KindApple, ClientID: "com.example.sso", TeamID: "TEAM123456", KeyID: "KEY1234567",
@@ -240,15 +241,17 @@ func TestValidate(t *testing.T) {
 			Problems{{"connections[0].issuer", "only applies to kind oidc; kind google knows its issuer"}}},
 
 		// claims, patterns, domains
-		{"claim mapping subject", func(c *Config) { c.Connections[0].ClaimMapping = map[string]string{"sub": "email", "subject": "oid"} },
+		{"claim mapping subject", func(c *Config) { c.Connections[1].ClaimMapping = map[string]string{"sub": "email", "subject": "oid"} },
 			Problems{
-				{"connections[0].claim_mapping.sub", "cannot be remapped: identities are keyed by the provider's own sub claim"},
-				{"connections[0].claim_mapping.subject", "cannot be remapped: identities are keyed by the provider's own sub claim"},
+				{"connections[1].claim_mapping.sub", "cannot be remapped: identities are keyed by the provider's own sub claim"},
+				{"connections[1].claim_mapping.subject", "cannot be remapped: identities are keyed by the provider's own sub claim"},
 			}},
-		{"claim mapping unknown", func(c *Config) { c.Connections[0].ClaimMapping = map[string]string{"mail": "upn"} },
-			Problems{{"connections[0].claim_mapping.mail", "must be one of email, name, username, picture (did you mean email?)"}}},
-		{"claim mapping empty claim", func(c *Config) { c.Connections[0].ClaimMapping = map[string]string{"name": " "} },
-			Problems{{"connections[0].claim_mapping.name", "must name a claim of the provider"}}},
+		{"claim mapping on a preset", func(c *Config) { c.Connections[0].ClaimMapping = map[string]string{"email": "upn"} },
+			Problems{{"connections[0].claim_mapping", "only applies to kind oidc"}}},
+		{"claim mapping unknown", func(c *Config) { c.Connections[1].ClaimMapping = map[string]string{"mail": "upn"} },
+			Problems{{"connections[1].claim_mapping.mail", "must be one of email, name, username, picture (did you mean email?)"}}},
+		{"claim mapping empty claim", func(c *Config) { c.Connections[1].ClaimMapping = map[string]string{"name": " "} },
+			Problems{{"connections[1].claim_mapping.name", "must name a claim of the provider"}}},
 		{"email pattern", func(c *Config) { c.Connections[0].EmailPattern = "(" },
 			Problems{{"connections[0].email_pattern", "is not a valid regular expression: missing closing ): `(`"}}},
 		{"facebook email trusted", func(c *Config) {
