@@ -342,6 +342,14 @@ func TestStateProtections(t *testing.T) {
 			t.Errorf("replayed callback: %d, want 400", r.status)
 		}
 	})
+	t.Run("expired", func(t *testing.T) {
+		b := h.browser()
+		cb := h.upstreamCallback(b, "corp")
+		h.clock.Advance(10*time.Minute + time.Second)
+		if r := h.get(b, cb.RequestURI()); r.status != http.StatusBadRequest {
+			t.Errorf("callback after 10 minutes: %d, want 400", r.status)
+		}
+	})
 	t.Run("foreign browser", func(t *testing.T) {
 		cb := h.upstreamCallback(h.browser(), "corp")
 		if r := h.get(h.browser(), cb.RequestURI()); r.status != http.StatusBadRequest {
