@@ -30,6 +30,7 @@ import (
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/netguard"
+	"github.com/sallyport/sallyport/internal/op/clients"
 	"github.com/sallyport/sallyport/internal/ratelimit"
 	"github.com/sallyport/sallyport/internal/secret"
 	"github.com/sallyport/sallyport/internal/session"
@@ -149,6 +150,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	registry := telemetry.NewRegistry()
 	recorder := audit.New(audit.Config{Now: now})
 	if err := signin.SyncConfig(ctx, db, keys, recorder, settings.Connections, newID); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+	if err := clients.SyncConfig(ctx, db, recorder, settings.Clients, now()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}

@@ -47,6 +47,7 @@ type cli struct {
 	Serve       serveCmd       `cmd:"" help:"Run the Sallyport server on the configured address until SIGINT or SIGTERM."`
 	Migrate     migrateCmd     `cmd:"" help:"Bring the database schema up to date, then exit."`
 	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Check a configuration file and print every problem found, or ok."`
+	Client      clientCmd      `cmd:"" help:"Manage the apps (OAuth clients) that sign people in through Sallyport."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
 
