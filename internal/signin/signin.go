@@ -298,6 +298,21 @@ func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.R
 // reconcile. It reads inside the transaction that will apply the decision.
 func (s *Service) decide(ctx context.Context, q store.Queries, c store.Connection, policy reconcile.Policy, f flow.Flow, id upstream.Identity) (reconcile.Decision, error) {
 	in := reconcile.Input{Now: s.now().UTC().Truncate(time.Millisecond), NewID: s.newID, Connection: c, Policy: policy, Intent: f.Intent, Identity: id}
+	// The email match is read BEFORE the identity. On PostgreSQL (read
+	// committed) every statement sees the latest commits, and a concurrent
+	// first sign-in of this subject commits its user and identity together:
+	// reading the identity first could see "no identity" just before that
+	// commit and "a user with this email" just after, and refuse with
+	// link_confirmation_required. In this order a late commit is seen by
+	// the identity read (existing_identity), or not at all (our insert then
+	// conflicts and the callback decides again).
+	if id.Email != "" && id.EmailVerified {
+		if u, err := q.GetUserByEmail(ctx, id.Email); err == nil {
+			in.EmailUser = &u
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return reconcile.Decision{}, err
+		}
+	}
 	if existing, err := q.GetIdentityBySubject(ctx, c.ID, id.Subject); err == nil {
 		owner, err := q.GetUser(ctx, existing.UserID)
 		if err != nil {
@@ -306,13 +321,6 @@ func (s *Service) decide(ctx context.Context, q store.Queries, c store.Connectio
 		in.Existing, in.ExistingOwner = &existing, &owner
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return reconcile.Decision{}, err
-	}
-	if id.Email != "" && id.EmailVerified {
-		if u, err := q.GetUserByEmail(ctx, id.Email); err == nil {
-			in.EmailUser = &u
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return reconcile.Decision{}, err
-		}
 	}
 	if f.IntentUserID != "" {
 		u, err := q.GetUser(ctx, f.IntentUserID)
