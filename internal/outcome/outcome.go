@@ -19,6 +19,8 @@ const (
 	Validated        Code = "validated"
 	Activated        Code = "activated"
 	Disabled         Code = "disabled"
+	// Signing keys: a new key is published in the JWKS before it signs.
+	KeyPublished Code = "key_published"
 )
 
 // Routing a sign-in to an org and connection.
@@ -91,7 +93,8 @@ var codes = map[Code]codeInfo{
 	ValidationFailed: {http.StatusUnprocessableEntity, "The connection could not be validated. Check its settings and try again."},
 	Validated:        {http.StatusOK, "The connection was validated."},
 	Activated:        {http.StatusOK, "The connection is active."},
-	Disabled:         {http.StatusOK, "The connection is disabled."},
+	Disabled:         {http.StatusOK, "It is disabled."},
+	KeyPublished:     {http.StatusOK, "The new signing key is published; it starts signing after the rotation delay."},
 
 	Routed:                   {http.StatusOK, "Continuing to your organization's sign-in."},
 	NoOrgMatch:               {http.StatusNotFound, "No organization uses single sign-on for this email domain. Check the address, or choose another way to sign in."},

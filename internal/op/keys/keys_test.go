@@ -585,7 +585,7 @@ func TestRotationTimeline(t *testing.T) {
 			t.Error("a token of the removed key still verifies")
 		}
 
-		wantAudit := []string{"keys.create/system/activated", "keys.rotate/cli/activated", "keys.activate/system/activated"}
+		wantAudit := []string{"keys.create/system/activated", "keys.rotate/cli/key_published", "keys.activate/system/activated"}
 		if diff := cmp.Diff(wantAudit, auditTypes(t, db)); diff != "" {
 			t.Errorf("audit (-want +got):\n%s", diff)
 		}

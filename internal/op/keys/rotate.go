@@ -161,7 +161,7 @@ func (m *Manager) Rotate(ctx context.Context, alg, actor string) (KeyInfo, error
 		if err := q.CreateSigningKey(ctx, &k); err != nil {
 			return fmt.Errorf("keys: store %s key: %w", alg, err)
 		}
-		return m.audit.Record(ctx, q, audit.Event{Type: "keys.rotate", Outcome: outcome.Activated, ActorID: actor,
+		return m.audit.Record(ctx, q, audit.Event{Type: "keys.rotate", Outcome: outcome.KeyPublished, ActorID: actor,
 			Detail: map[string]any{"kid": k.KID, "alg": alg, "activates_after": m.activatesAfter(k)}})
 	})
 	if err != nil {
