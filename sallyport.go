@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/netguard"
+	"github.com/sallyport/sallyport/internal/op/keys"
 	"github.com/sallyport/sallyport/internal/op/clients"
 	"github.com/sallyport/sallyport/internal/ratelimit"
 	"github.com/sallyport/sallyport/internal/secret"
@@ -83,7 +83,8 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	db       *sqlstore.DB
-	keys     *secret.KeyRing
+	ring        *secret.KeyRing
+	signingKeys *keys.Manager
 	registry *prometheus.Registry
 	web      *web.Server
 
@@ -122,9 +123,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 
-	keys, err := loadKeyRing(settings, log)
+	ring, err := secret.Load(settings.EncryptionKey, settings.DatabaseIsDefaultSQLite(), config.DefaultDataDir, log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: settings.Database, Logger: log})
@@ -149,7 +150,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	registry := telemetry.NewRegistry()
 	recorder := audit.New(audit.Config{Now: now})
-	if err := signin.SyncConfig(ctx, db, keys, recorder, settings.Connections, newID); err != nil {
+	signingKeys := keys.New(keys.Config{Store: db, Keys: ring, Audit: recorder, Now: now, Logger: log})
+	if err := signingKeys.Ensure(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sallyport: signing keys: %w", err)
+	}
+	if err := signin.SyncConfig(ctx, db, ring, recorder, settings.Connections, newID); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
@@ -164,8 +170,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	svc, err := signin.New(signin.Config{
 		Store:      db,
-		Keys:       keys,
-		Flows:      flow.New(flow.Config{Store: db, Keys: keys, Now: now, Logger: log}),
+		Keys:       ring,
+		Flows:      flow.New(flow.Config{Store: db, Keys: ring, Now: now, Logger: log}),
 		Sessions:   session.New(session.Config{Store: db, Now: now, Idle: time.Duration(settings.Sessions.Idle), Absolute: time.Duration(settings.Sessions.Absolute), Logger: log}),
 		Audit:      recorder,
 		Limiter:    limiter,
@@ -196,42 +202,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
-	s := &Server{settings: settings, log: log, now: now, db: db, keys: keys, registry: registry, web: ws}
+	s := &Server{settings: settings, log: log, now: now, db: db, ring: ring, signingKeys: signingKeys, registry: registry, web: ws}
 	s.startCleanup(cfg.CleanupInterval)
 	return s, nil
-}
-
-// loadKeyRing reads the key ring for secrets at rest. Without a configured
-// key, only the laptop default (SQLite under the default data directory)
-// may generate one, next to the database, so the data and its key travel
-// together; anywhere else a missing key is a configuration error, because a
-// generated key that is lost makes every stored secret unreadable.
-func loadKeyRing(settings *Settings, log *slog.Logger) (*secret.KeyRing, error) {
-	if settings.EncryptionKey != "" {
-		keys, err := secret.ParseKeyRing(settings.EncryptionKey)
-		if err != nil {
-			return nil, fmt.Errorf("sallyport: encryption_key: %w", err)
-		}
-		return keys, nil
-	}
-	if !settings.DatabaseIsDefaultSQLite() {
-		return nil, errors.New("sallyport: encryption_key: required (32 bytes, base64; or encryption_key_file) unless the database is the default SQLite under ./" + config.DefaultDataDir)
-	}
-	path := filepath.Join(config.DefaultDataDir, "encryption.key")
-	key, created, err := secret.LoadOrCreateKeyFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("sallyport: %w", err)
-	}
-	if created {
-		log.Warn("generated an encryption key for secrets at rest; back it up with the database, or set encryption_key", "path", path)
-	} else {
-		log.Warn("using the generated encryption key; set encryption_key for anything beyond a laptop", "path", path)
-	}
-	keys, err := secret.ParseKeyRing(key)
-	if err != nil {
-		return nil, fmt.Errorf("sallyport: %s: %w", path, err)
-	}
-	return keys, nil
 }
 
 // startCleanup deletes expired rows on an interval. Every replica may run
@@ -263,6 +236,12 @@ func (s *Server) startCleanup(interval time.Duration) {
 					s.log.Error("deleting expired rows failed", "err", err)
 				case n > 0:
 					s.log.Debug("deleted expired rows", "rows", n)
+				}
+				// Signing-key rotation moves on by itself: a published
+				// next key becomes active after the delay, retired keys
+				// leave the JWKS once nothing they signed is still valid.
+				if err := s.signingKeys.Advance(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("advancing signing-key rotation failed", "err", err)
 				}
 			}
 		}
