@@ -48,6 +48,7 @@ type cli struct {
 	Migrate     migrateCmd     `cmd:"" help:"Bring the database schema up to date, then exit."`
 	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Check a configuration file and print every problem found, or ok."`
 	Client      clientCmd      `cmd:"" help:"Manage the apps (OAuth clients) that sign people in through Sallyport."`
+	Keys        keysCmd        `cmd:"" help:"Manage the keys Sallyport signs tokens with: list, rotate."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
 
