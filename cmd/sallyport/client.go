@@ -4,17 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/sallyport/sallyport"
 	"github.com/sallyport/sallyport/internal/audit"
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/op/clients"
 	"github.com/sallyport/sallyport/internal/outcome"
+	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
 )
 
@@ -33,9 +32,8 @@ type clientCmd struct {
 
 // clientDB is the configured database, opened for one command.
 type clientDB struct {
-	settings *sallyport.Settings
-	db       *sqlstore.DB
-	rec      *audit.Recorder
+	db  *sqlstore.DB
+	rec *audit.Recorder
 }
 
 // openClients opens the configured database. It refuses a schema that is
@@ -55,16 +53,27 @@ func (f configFlag) openClients(e *env) (*clientDB, error) {
 		db.Close()
 		return nil, errors.Join(errors.New("the database schema is not current: run `sallyport migrate` with the same --config first"), err)
 	}
-	return &clientDB{settings: settings, db: db, rec: audit.New(audit.Config{})}, nil
+	return &clientDB{db: db, rec: audit.New(audit.Config{})}, nil
 }
 
-// refuseDeclared refuses a change to a client the configuration file
-// declares: the next start would undo it, so the file is where to make it.
+// refuseDeclared refuses a change to a client the configuration file owns
+// (store.ClientFromConfig), whether the file still declares it or it was
+// disabled for leaving the file: each start makes such a client match the
+// file, so the file is where to change it. The store, not this command's
+// file, says who owns a client, so a file edited since the last start
+// changes nothing here. An id the store does not hold is left to the verb.
 func (c *clientDB) refuseDeclared(e *env, id string) error {
-	if !slices.ContainsFunc(c.settings.Clients, func(cl config.Client) bool { return cl.ID == id }) {
+	cl, err := c.db.GetClient(e.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	return refuse(e, fmt.Sprintf("client %q is declared in the configuration file; change it there, and it takes effect at the next start", id))
+	if err != nil {
+		return err
+	}
+	if cl.Source != store.ClientFromConfig {
+		return nil
+	}
+	return refuse(e, fmt.Sprintf("client %q comes from the configuration file; change it there, and it takes effect at the next start", id))
 }
 
 // refuse prints a refusal and ends the command with exit code 1.

@@ -11,14 +11,17 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sallyport/sallyport"
+	"github.com/sallyport/sallyport/internal/audit"
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/op/clients"
 	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
+	"github.com/sallyport/sallyport/internal/store/sqlstore/sqltest"
 )
 
 // clientEnv is a configuration file on a migrated SQLite database in a
@@ -30,8 +33,13 @@ type clientEnv struct {
 
 func newClientEnv(t *testing.T, extraYAML string) clientEnv {
 	t.Helper()
+	return newClientEnvOn(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"), extraYAML)
+}
+
+// newClientEnvOn is newClientEnv on the database at dbURL.
+func newClientEnvOn(t *testing.T, dbURL, extraYAML string) clientEnv {
+	t.Helper()
 	dir := t.TempDir()
-	dbURL := "sqlite:" + filepath.Join(dir, "s.db")
 	cfg := writeFile(t, filepath.Join(dir, "c.yaml"), fmt.Sprintf("database: %q\n%s", dbURL, extraYAML))
 	ce := clientEnv{config: cfg, dbURL: dbURL}
 	if code, _, stderr := ce.run(t, "migrate"); code != 0 {
@@ -57,6 +65,20 @@ func (ce clientEnv) client(t *testing.T, id string) (store.Client, error) {
 	}
 	defer db.Close()
 	return db.GetClient(context.Background(), id)
+}
+
+// sync does what a start does to the file's clients: the declared ones
+// become the file's, the file's others are disabled.
+func (ce clientEnv) sync(t *testing.T, declared ...config.Client) {
+	t.Helper()
+	db, err := sqlstore.Open(context.Background(), sqlstore.Config{URL: ce.dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := clients.SyncConfig(context.Background(), db, audit.New(audit.Config{}), declared, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (ce clientEnv) audit(t *testing.T) []string {
@@ -195,6 +217,7 @@ func TestClientRefusals(t *testing.T) {
 	if code, _, stderr := ce.run(t, "client", "create", "taken", "--redirect-uri", "https://app.example.com/cb"); code != 0 {
 		t.Fatalf("create: %d %s", code, stderr)
 	}
+	ce.sync(t, config.Client{ID: "from-file", Secret: "a-secret-chosen-by-the-operator", RedirectURIs: []string{"https://file.example/cb"}})
 	tests := []struct {
 		name string
 		args []string
@@ -227,7 +250,7 @@ func TestClientRefusals(t *testing.T) {
 		{
 			"declared in the file",
 			[]string{"client", "rotate-secret", "from-file"},
-			[]string{`sallyport: client "from-file" is declared in the configuration file; change it there, and it takes effect at the next start`},
+			[]string{`sallyport: client "from-file" comes from the configuration file; change it there, and it takes effect at the next start`},
 		},
 	}
 	for _, tt := range tests {
@@ -250,6 +273,69 @@ func TestClientRefusals(t *testing.T) {
 	}
 	if _, err := ce.client(t, "app"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a refused create stored the client: %v", err)
+	}
+}
+
+// The verbs leave the configuration file's clients to the file — both the
+// ones it declares and the ones disabled for leaving it — going by what
+// the store records, not by the file this command reads: a client
+// registered here stays the command line's until a start takes it over.
+func TestClientVerbsLeaveConfigClientsAlone(t *testing.T) {
+	const yaml = `clients:
+  - id: kept
+    secret: a-secret-chosen-by-the-operator
+    redirect_uris: [https://kept.example/cb]
+  - id: tool
+    secret: another-secret-chosen-by-the-operator
+    redirect_uris: [https://tool.example/cb]
+`
+	t.Run("sqlite", func(t *testing.T) { testClientVerbsLeaveConfigClientsAlone(t, newClientEnv(t, yaml)) })
+	t.Run("postgres", func(t *testing.T) {
+		testClientVerbsLeaveConfigClientsAlone(t, newClientEnvOn(t, sqltest.NewSchema(t, sqltest.PostgresURL(t)), yaml))
+	})
+}
+
+func testClientVerbsLeaveConfigClientsAlone(t *testing.T, ce clientEnv) {
+	kept := config.Client{ID: "kept", Secret: "a-secret-chosen-by-the-operator", RedirectURIs: []string{"https://kept.example/cb"}}
+	gone := config.Client{ID: "gone", Secret: "a-third-secret", RedirectURIs: []string{"https://gone.example/cb"}}
+	ce.sync(t, kept, gone)
+	ce.sync(t, kept) // the file no longer declares gone
+	if c, err := ce.client(t, "gone"); err != nil || !c.Disabled || c.Source != store.ClientFromConfig {
+		t.Fatalf("gone after leaving the file: %+v, %v; want disabled, the file's", c, err)
+	}
+	before := ce.audit(t)
+
+	for _, id := range []string{"kept", "gone"} {
+		stored, err := ce.client(t, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, verb := range [][]string{
+			{"create", id, "--redirect-uri", "https://other.example/cb"},
+			{"rotate-secret", id}, {"disable", id}, {"enable", id}, {"delete", id},
+		} {
+			t.Run(id+"/"+verb[0], func(t *testing.T) {
+				code, stdout, stderr := ce.run(t, append([]string{"client"}, verb...)...)
+				want := fmt.Sprintf("sallyport: client %q comes from the configuration file; change it there, and it takes effect at the next start\n", id)
+				if code != 1 || stdout != "" || stderr != want {
+					t.Errorf("= %d, %q, %q; want 1, no output, %q", code, stdout, stderr, want)
+				}
+				if got, err := ce.client(t, id); err != nil || !cmp.Equal(stored, got) {
+					t.Errorf("the refused verb changed the client: %+v, %v", got, err)
+				}
+			})
+		}
+	}
+	if diff := cmp.Diff(before, ce.audit(t)); diff != "" {
+		t.Errorf("a refusal was audited:\n%s", diff)
+	}
+
+	// tool is in the file but no start has synced it: the command line's.
+	if code, _, stderr := ce.run(t, "client", "create", "tool", "--redirect-uri", "https://tool.example/cb"); code != 0 {
+		t.Fatalf("create tool: %d %s", code, stderr)
+	}
+	if code, _, stderr := ce.run(t, "client", "disable", "tool"); code != 0 {
+		t.Errorf("disable tool: %d %s", code, stderr)
 	}
 }
 
@@ -282,28 +368,43 @@ func TestClientHelp(t *testing.T) {
 }
 
 // Starting the server syncs the file's clients into the store, where the
-// client verbs see them.
+// client verbs see them; a start after the file drops one disables it.
 func TestServerStartSyncsConfigClients(t *testing.T) {
 	ce := newClientEnv(t, "")
 	settings := sallyport.DefaultSettings()
 	settings.Database = ce.dbURL
 	settings.EncryptionKey = newKey(t)
-	settings.Clients = []config.Client{{ID: "from-file", Secret: "a-secret-chosen-by-the-operator", RedirectURIs: []string{"https://file.example/cb"}}}
-	srv, err := sallyport.New(context.Background(), sallyport.Config{Settings: settings, CleanupInterval: -1})
-	if err != nil {
-		t.Fatal(err)
+	start := func(declared ...config.Client) {
+		t.Helper()
+		settings.Clients = declared
+		srv, err := sallyport.New(context.Background(), sallyport.Config{Settings: settings, CleanupInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := srv.Close(); err != nil {
-		t.Fatal(err)
-	}
+	start(config.Client{ID: "from-file", Secret: "a-secret-chosen-by-the-operator", RedirectURIs: []string{"https://file.example/cb"}})
 	c, err := ce.client(t, "from-file")
-	if err != nil || !clients.VerifySecret(c, "a-secret-chosen-by-the-operator") {
+	if err != nil || !clients.VerifySecret(c, "a-secret-chosen-by-the-operator") || c.Source != store.ClientFromConfig {
 		t.Fatalf("after start: %+v, %v; want the file's client with its secret", c, err)
 	}
 	if _, stdout, _ := ce.run(t, "client", "list"); !strings.Contains(stdout, "from-file") {
 		t.Errorf("list:\n%s", stdout)
 	}
-	if diff := cmp.Diff([]string{"client.create config"}, ce.audit(t)); diff != "" {
-		t.Errorf("audit (-want +got):\n%s", diff)
+
+	start()
+	if c, err := ce.client(t, "from-file"); err != nil || !c.Disabled {
+		t.Errorf("after a start without it: %+v, %v; want it disabled", c, err)
+	}
+	var clientEvents []string
+	for _, e := range ce.audit(t) {
+		if strings.HasPrefix(e, "client.") {
+			clientEvents = append(clientEvents, e)
+		}
+	}
+	if diff := cmp.Diff([]string{"client.create config", "client.disable config"}, clientEvents); diff != "" {
+		t.Errorf("client audit events (-want +got):\n%s", diff)
 	}
 }

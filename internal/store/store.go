@@ -227,6 +227,21 @@ type Session struct {
 	RevokedAt         time.Time
 }
 
+// ClientSource records who owns a client. It exists so that a client
+// removed from the configuration file can be told from one registered at
+// run time: the first is disabled at the next start, the second stays; and
+// so that the command line leaves the file's clients to the file.
+type ClientSource string
+
+const (
+	// ClientFromConfig marks a client the configuration file declares (or
+	// declared): each start makes it match the file.
+	ClientFromConfig ClientSource = "config"
+	// ClientFromRuntime marks a client registered at run time (the command
+	// line); "" means the same when writing.
+	ClientFromRuntime ClientSource = "runtime"
+)
+
 // Client is a downstream app that signs its users in through Sallyport.
 type Client struct {
 	ID                     string
@@ -243,6 +258,7 @@ type Client struct {
 	AccessTokenTTL         time.Duration
 	RefreshTokenTTL        time.Duration
 	Disabled               bool
+	Source                 ClientSource // "" is stored as ClientFromRuntime
 	CreatedAt              time.Time
 	UpdatedAt              time.Time
 }

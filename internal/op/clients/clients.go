@@ -147,7 +147,8 @@ func record(ctx context.Context, q store.Queries, rec *audit.Recorder, typ strin
 }
 
 // Create registers a client and returns it with its secret, "" for a
-// public client. The secret exists only in this return value: the store
+// public client. It is a [store.ClientFromRuntime] client: removing
+// clients from the configuration file never disables it. The secret exists only in this return value: the store
 // keeps its hash, so show it to the administrator once and drop it. A spec
 // that breaks the rules fails with an InvalidRequest outcome wrapping
 // [config.Problems]; an id already taken fails with a Conflict outcome.
@@ -156,6 +157,7 @@ func Create(ctx context.Context, st store.Store, rec *audit.Recorder, s Spec, ac
 	if ps != nil {
 		return store.Client{}, "", invalid(ps)
 	}
+	c.Source = store.ClientFromRuntime
 	var secret string
 	if !c.Public {
 		secret, c.SecretHash = newSecret()

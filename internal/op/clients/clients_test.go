@@ -32,6 +32,7 @@ func TestCreate(t *testing.T) {
 		want := store.Client{
 			ID: "app", Name: "App", SecretHash: hashSecret(secret), RedirectURIs: []string{"https://app.example.com/cb"},
 			IDTokenSigningAlg: "RS256", AccessTokenFormat: "opaque", AccessTokenTTL: 10 * time.Minute, RefreshTokenTTL: 720 * time.Hour,
+			Source: store.ClientFromRuntime,
 		}
 		if diff := cmp.Diff(want, c, ignoreTimes, cmpopts.EquateEmpty()); diff != "" {
 			t.Errorf("returned client (-want +got):\n%s", diff)

@@ -11,11 +11,11 @@ import (
 
 const clientCols = `id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris,
 	allowed_connections, allowed_orgs, skip_consent, id_token_signing_alg, access_token_format,
-	access_token_ttl_ms, refresh_token_ttl_ms, disabled, created_at, updated_at`
+	access_token_ttl_ms, refresh_token_ttl_ms, disabled, source, created_at, updated_at`
 
 const (
 	insertClientSQL = `INSERT INTO clients (` + clientCols + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 
 	getClientSQL = `SELECT ` + clientCols + ` FROM clients WHERE id = $1`
 
@@ -24,7 +24,7 @@ const (
 	updateClientSQL = `UPDATE clients SET name = $2, secret_hash = $3, public = $4, redirect_uris = $5,
 	post_logout_redirect_uris = $6, allowed_connections = $7, allowed_orgs = $8, skip_consent = $9,
 	id_token_signing_alg = $10, access_token_format = $11, access_token_ttl_ms = $12,
-	refresh_token_ttl_ms = $13, disabled = $14, updated_at = $15
+	refresh_token_ttl_ms = $13, disabled = $14, source = $15, updated_at = $16
 	WHERE id = $1`
 
 	deleteClientSQL = `DELETE FROM clients WHERE id = $1`
@@ -39,10 +39,14 @@ func clientDefaults(c *store.Client) {
 	if c.AccessTokenFormat == "" {
 		c.AccessTokenFormat = "opaque"
 	}
+	if c.Source == "" {
+		c.Source = store.ClientFromRuntime
+	}
 }
 
-// CreateClient stores a new client; ID defaults to a new id, CreatedAt to
-// now and UpdatedAt to CreatedAt. ErrConflict when the id is taken.
+// CreateClient stores a new client; ID defaults to a new id, Source to
+// ClientFromRuntime, CreatedAt to now and UpdatedAt to CreatedAt.
+// ErrConflict when the id is taken.
 func (q queries) CreateClient(ctx context.Context, c *store.Client) error {
 	if c.ID == "" {
 		c.ID = newID()
@@ -58,7 +62,7 @@ func (q queries) CreateClient(ctx context.Context, c *store.Client) error {
 		c.ID, c.Name, bytesOrNull(c.SecretHash), c.Public, jsonList(c.RedirectURIs),
 		jsonList(c.PostLogoutRedirectURIs), jsonList(c.AllowedConnections), jsonList(c.AllowedOrgs),
 		c.SkipConsent, c.IDTokenSigningAlg, c.AccessTokenFormat,
-		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), c.Disabled,
+		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), c.Disabled, string(c.Source),
 		ms(c.CreatedAt), ms(c.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create client: %w", mapErr(err))
@@ -96,8 +100,9 @@ func (q queries) ListClients(ctx context.Context) ([]store.Client, error) {
 	return out, nil
 }
 
-// UpdateClient rewrites every field but ID and CreatedAt, and sets UpdatedAt
-// to now. ErrNotFound when the client does not exist.
+// UpdateClient rewrites every field but ID and CreatedAt (an empty Source
+// as ClientFromRuntime), and sets UpdatedAt to now. ErrNotFound when the
+// client does not exist.
 func (q queries) UpdateClient(ctx context.Context, c *store.Client) error {
 	clientDefaults(c)
 	updated := nowUTC()
@@ -105,7 +110,7 @@ func (q queries) UpdateClient(ctx context.Context, c *store.Client) error {
 		c.ID, c.Name, bytesOrNull(c.SecretHash), c.Public, jsonList(c.RedirectURIs),
 		jsonList(c.PostLogoutRedirectURIs), jsonList(c.AllowedConnections), jsonList(c.AllowedOrgs),
 		c.SkipConsent, c.IDTokenSigningAlg, c.AccessTokenFormat,
-		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), c.Disabled,
+		c.AccessTokenTTL.Milliseconds(), c.RefreshTokenTTL.Milliseconds(), c.Disabled, string(c.Source),
 		ms(updated)))
 	if err != nil {
 		return fmt.Errorf("sqlstore: update client: %w", err)
@@ -133,7 +138,7 @@ func scanClient(scan func(dest ...any) error) (store.Client, error) {
 	)
 	if err := scan(&c.ID, &c.Name, &c.SecretHash, &c.Public, &redirects, &postLogout,
 		&conns, &orgs, &c.SkipConsent, &c.IDTokenSigningAlg, &c.AccessTokenFormat,
-		&accessTTL, &refreshTTL, &c.Disabled, &createdAt, &updatedAt); err != nil {
+		&accessTTL, &refreshTTL, &c.Disabled, &c.Source, &createdAt, &updatedAt); err != nil {
 		return store.Client{}, err
 	}
 	var err error

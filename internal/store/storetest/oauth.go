@@ -25,17 +25,22 @@ func testClientCRUD(t *testing.T, s store.Store) {
 		AllowedConnections:     []string{"google", "acme-sso"}, AllowedOrgs: []string{"acme"},
 		SkipConsent: true, IDTokenSigningAlg: "ES256", AccessTokenFormat: "jwt",
 		AccessTokenTTL: 90 * time.Second, RefreshTokenTTL: 30 * 24 * time.Hour,
+		Source: store.ClientFromConfig,
 	}
 	ok(t, s.CreateClient(ctx, &web), "CreateClient(confidential)")
 	checkStamp(t, "CreateClient CreatedAt", web.CreatedAt)
 	checkStamp(t, "CreateClient UpdatedAt", web.UpdatedAt)
-	// A public client: no secret, loopback redirect, empty lists.
+	// A public client: no secret, loopback redirect, empty lists, no
+	// source (a runtime client).
 	cli := store.Client{
 		ID: "cli", Public: true, RedirectURIs: []string{"http://127.0.0.1/callback"},
 		IDTokenSigningAlg: "EdDSA", AccessTokenFormat: "opaque",
 		AccessTokenTTL: 5*time.Minute + 250*time.Millisecond, RefreshTokenTTL: 0, Disabled: true,
 	}
 	ok(t, s.CreateClient(ctx, &cli), "CreateClient(public)")
+	if cli.Source != store.ClientFromRuntime {
+		t.Errorf("CreateClient left Source %q, want %q", cli.Source, store.ClientFromRuntime)
+	}
 
 	for _, want := range []store.Client{web, cli} {
 		got, err := s.GetClient(ctx, want.ID)
@@ -52,6 +57,7 @@ func testClientCRUD(t *testing.T, s store.Store) {
 	upd.AllowedConnections, upd.AllowedOrgs = nil, []string{"acme", "beta"}
 	upd.SkipConsent, upd.IDTokenSigningAlg, upd.AccessTokenFormat = false, "RS256", "opaque"
 	upd.AccessTokenTTL, upd.RefreshTokenTTL, upd.Disabled = time.Hour, 24*time.Hour, true
+	upd.Source = store.ClientFromRuntime
 	ok(t, s.UpdateClient(ctx, &upd), "UpdateClient")
 	checkStamp(t, "UpdateClient UpdatedAt", upd.UpdatedAt)
 	got, err := s.GetClient(ctx, web.ID)
@@ -60,6 +66,20 @@ func testClientCRUD(t *testing.T, s store.Store) {
 	if !got.CreatedAt.Equal(web.CreatedAt) {
 		t.Errorf("UpdateClient changed CreatedAt from %v to %v", web.CreatedAt, got.CreatedAt)
 	}
+	// Source is written by UpdateClient too, both ways; "" means runtime.
+	upd.Source = store.ClientFromConfig
+	ok(t, s.UpdateClient(ctx, &upd), "UpdateClient(source config)")
+	got, err = s.GetClient(ctx, web.ID)
+	ok(t, err, "GetClient after source config")
+	diff(t, "GetClient after UpdateClient(source config)", upd, got)
+	upd.Source = ""
+	ok(t, s.UpdateClient(ctx, &upd), "UpdateClient(no source)")
+	if upd.Source != store.ClientFromRuntime {
+		t.Errorf("UpdateClient left Source %q, want %q", upd.Source, store.ClientFromRuntime)
+	}
+	got, err = s.GetClient(ctx, web.ID)
+	ok(t, err, "GetClient after no source")
+	diff(t, "GetClient after UpdateClient(no source)", upd, got)
 
 	dup := store.Client{ID: "web", SecretHash: []byte("x"), IDTokenSigningAlg: "RS256", AccessTokenFormat: "opaque", AccessTokenTTL: time.Minute}
 	wantConflict(t, s.CreateClient(ctx, &dup), "CreateClient with a taken id")

@@ -1,0 +1,16 @@
+-- Who owns each client: the configuration file ('config') or the command
+-- line ('runtime'). A client the file declared and no longer does is
+-- disabled at the next start; one registered at run time must stay, and
+-- without this column the two cannot be told apart. The SQLite twin is
+-- ../sqlite/00002_client_source.sql.
+--
+-- Rows that exist before this migration become 'runtime': the next start
+-- marks the ones the file declares 'config' (a "source" change in their
+-- client.update event). A client removed from the file before the upgrade
+-- therefore stays as it is.
+
+-- +goose Up
+ALTER TABLE clients ADD COLUMN source TEXT NOT NULL DEFAULT 'runtime' CHECK (source IN ('config', 'runtime'));
+
+-- +goose Down
+ALTER TABLE clients DROP COLUMN source;
