@@ -29,8 +29,8 @@ import (
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/netguard"
-	"github.com/sallyport/sallyport/internal/op/keys"
 	"github.com/sallyport/sallyport/internal/op/clients"
+	"github.com/sallyport/sallyport/internal/op/keys"
 	"github.com/sallyport/sallyport/internal/ratelimit"
 	"github.com/sallyport/sallyport/internal/secret"
 	"github.com/sallyport/sallyport/internal/session"
@@ -79,14 +79,14 @@ type Config struct {
 // Server is a running Sallyport: the store, the key ring and the HTTP
 // handler. It owns a background clean-up loop until Close.
 type Server struct {
-	settings *Settings
-	log      *slog.Logger
-	now      func() time.Time
-	db       *sqlstore.DB
+	settings    *Settings
+	log         *slog.Logger
+	now         func() time.Time
+	db          *sqlstore.DB
 	ring        *secret.KeyRing
 	signingKeys *keys.Manager
-	registry *prometheus.Registry
-	web      *web.Server
+	registry    *prometheus.Registry
+	web         *web.Server
 
 	stopCleanup context.CancelFunc
 	cleanupDone chan struct{}
