@@ -29,6 +29,7 @@ import (
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/netguard"
+	"github.com/sallyport/sallyport/internal/op"
 	"github.com/sallyport/sallyport/internal/op/clients"
 	"github.com/sallyport/sallyport/internal/op/keys"
 	"github.com/sallyport/sallyport/internal/ratelimit"
@@ -201,6 +202,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
+
+	ws.Handle("GET /oauth2/jwks", op.JWKSHandler(signingKeys, log))
 
 	s := &Server{settings: settings, log: log, now: now, db: db, ring: ring, signingKeys: signingKeys, registry: registry, web: ws}
 	s.startCleanup(cfg.CleanupInterval)
