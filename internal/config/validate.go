@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/sallyport/sallyport/internal/store"
+	"github.com/sallyport/sallyport/internal/upstream"
 )
 
 // slugPattern is the shape of connection and org slugs: they appear in
@@ -34,13 +35,7 @@ var (
 	claimKeys      = []string{"email", "name", "username", "picture"}
 	multiTenants   = []string{"common", "organizations"}
 	upstreamAlgs   = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA", "HS256", "HS384", "HS512"}
-	reservedParams = []string{
-		"state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri",
-		"client_id", "response_type", "scope",
-		// A request object could carry any of the above, and the
-		// response mode decides where the callback reads them from.
-		"request", "request_uri", "response_mode",
-	}
+	reservedParams = upstream.ReservedAuthParams()
 )
 
 // Validate checks the whole configuration and returns every problem found,
@@ -269,7 +264,7 @@ func validateTenant(ps *Problems, cn Connection, p string) {
 		if len(cn.AllowedTenants) == 0 {
 			ps.add(p+".allowed_tenants", "is required when tenant is "+t+": list the tenant IDs that may sign in")
 		}
-	case t == "consumers" || isGUID(t) || validDomain(t):
+	case t == "consumers" || upstream.IsGUID(t) || validDomain(t):
 		if len(cn.AllowedTenants) > 0 {
 			ps.add(p+".allowed_tenants", "only applies when tenant is common or organizations")
 		}
@@ -277,7 +272,7 @@ func validateTenant(ps *Problems, cn Connection, p string) {
 		ps.add(p+".tenant", "must be common, organizations, consumers, a tenant ID or a tenant domain")
 	}
 	for i, id := range cn.AllowedTenants {
-		if !isGUID(id) {
+		if !upstream.IsGUID(id) {
 			ps.add(fmt.Sprintf("%s.allowed_tenants[%d]", p, i), "must be a tenant ID such as 72f988bf-86f1-41af-91ab-2d7cd011db47")
 		}
 	}
@@ -429,27 +424,6 @@ func checkDomains(ps *Problems, path string, domains []string) {
 func validDomain(s string) bool {
 	_, err := store.NormalizeDomain(s)
 	return err == nil
-}
-
-// isGUID reports whether s is a GUID in its usual 8-4-4-4-12 hex form, the
-// way Entra ID writes tenant ids.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // isLoopbackHost reports whether host names this machine: localhost,

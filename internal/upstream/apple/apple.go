@@ -270,7 +270,7 @@ func (p *Provider) Exchange(ctx context.Context, cb upstream.Callback) (upstream
 	}
 	if e, ok := cb.Params["error"]; ok {
 		return upstream.Identity{}, outcome.Wrap(outcome.UpstreamError, fmt.Errorf("%w: error=%q error_description=%q",
-			oidc.ErrUpstream, clip(strings.Join(e, ",")), clip(cb.Params.Get("error_description"))))
+			oidc.ErrUpstream, upstream.Clip(strings.Join(e, ",")), upstream.Clip(cb.Params.Get("error_description"))))
 	}
 	codes := cb.Params["code"]
 	if len(codes) != 1 || codes[0] == "" {
@@ -392,20 +392,11 @@ func (p *Provider) tokenError(err error) error {
 			status = re.Response.StatusCode
 		}
 		return fmt.Errorf("%w: %s answered status %d, error %q, error_description %q",
-			oidc.ErrTokenEndpoint, p.tokenURL, status, clip(re.ErrorCode), clip(re.ErrorDescription))
+			oidc.ErrTokenEndpoint, p.tokenURL, status, upstream.Clip(re.ErrorCode), upstream.Clip(re.ErrorDescription))
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return fmt.Errorf("%w: %s: %w", oidc.ErrTokenEndpoint, p.tokenURL, ue.Err)
 	}
 	return fmt.Errorf("%w: %w", oidc.ErrTokenEndpoint, err)
-}
-
-// clip bounds text from Apple before it reaches a log line.
-func clip(s string) string {
-	const max = 200
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
 }

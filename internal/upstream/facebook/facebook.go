@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -48,13 +47,6 @@ var defaultScopes = []string{"email", "public_profile"}
 
 // graphVersion is what a pinned Graph API version looks like.
 var graphVersion = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,3}$`)
-
-// reservedParams are set by the provider and cannot come from
-// [Config.AuthParams].
-var reservedParams = []string{
-	"state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri",
-	"client_id", "response_type", "scope", "request", "request_uri", "response_mode",
-}
 
 // Internal causes, carried by the *outcome.Error values Exchange returns.
 var (
@@ -127,14 +119,14 @@ func New(cfg Config) (*Provider, error) {
 		scopes = defaultScopes
 	}
 	for _, s := range scopes {
-		if s == "" || strings.ContainsAny(s, " \t\r\n,") {
+		if !upstream.IsScopeName(s) {
 			return nil, fmt.Errorf("facebook: scope %q must be one permission name", s)
 		}
 	}
-	for k := range cfg.AuthParams {
-		if k == "" || slices.Contains(reservedParams, strings.ToLower(k)) {
-			return nil, fmt.Errorf("facebook: auth parameter %q is set by Sallyport", k)
-		}
+	// Refused, not dropped as oidc does: the request is built here, and a
+	// reserved name in the configuration is a mistake to report at start.
+	if err := upstream.CheckAuthParams(cfg.AuthParams); err != nil {
+		return nil, fmt.Errorf("facebook: %w", err)
 	}
 	version := cfg.GraphVersion
 	if version == "" {
@@ -145,7 +137,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	graph := DefaultGraphBaseURL
 	if cfg.GraphBaseURL != "" {
-		if err := checkEndpoint(cfg.GraphBaseURL); err != nil {
+		if err := upstream.CheckEndpoint(cfg.GraphBaseURL); err != nil {
 			return nil, fmt.Errorf("facebook: GraphBaseURL: %w", err)
 		}
 		graph = strings.TrimSuffix(cfg.GraphBaseURL, "/")
@@ -160,7 +152,7 @@ func New(cfg Config) (*Provider, error) {
 		if o.val == "" {
 			continue
 		}
-		if err := checkEndpoint(o.val); err != nil {
+		if err := upstream.CheckEndpoint(o.val); err != nil {
 			return nil, fmt.Errorf("facebook: %s: %w", o.name, err)
 		}
 		*o.dst = o.val
@@ -192,15 +184,6 @@ func New(cfg Config) (*Provider, error) {
 		now:        now,
 		log:        log,
 	}, nil
-}
-
-// checkEndpoint accepts an absolute http or https URL.
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	return nil
 }
 
 // AppSecretProof returns the appsecret_proof Graph API calls carry: the
@@ -246,7 +229,7 @@ func (p *Provider) AuthCodeURL(_ context.Context, req upstream.AuthRequest) (str
 func (p *Provider) Exchange(ctx context.Context, cb upstream.Callback) (upstream.Identity, error) {
 	if e := cb.Params.Get("error"); e != "" {
 		return upstream.Identity{}, outcome.Wrap(outcome.UpstreamError, fmt.Errorf("%w: error=%q error_reason=%q error_code=%q error_description=%q",
-			errCallback, clip(e), clip(cb.Params.Get("error_reason")), clip(cb.Params.Get("error_code")), clip(cb.Params.Get("error_description"))))
+			errCallback, upstream.Clip(e), upstream.Clip(cb.Params.Get("error_reason")), upstream.Clip(cb.Params.Get("error_code")), upstream.Clip(cb.Params.Get("error_description"))))
 	}
 	code := cb.Params.Get("code")
 	if code == "" {
@@ -279,7 +262,7 @@ func (p *Provider) redeem(ctx context.Context, code string, cb upstream.Callback
 		}
 		// x/oauth2 reports an answer without access_token, transport and
 		// parse failures here; none of them carries a token.
-		return "", fmt.Errorf("%w: %v", errToken, withoutURL(err))
+		return "", fmt.Errorf("%w: %v", errToken, upstream.RedactURL(err))
 	}
 	return tok.AccessToken, nil
 }
@@ -305,19 +288,19 @@ func (p *Provider) me(ctx context.Context, token string) (meAnswer, error) {
 	q := url.Values{"fields": {MeFields}, "appsecret_proof": {AppSecretProof(p.secret, token)}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.meURL+"?"+q.Encode(), nil)
 	if err != nil {
-		return meAnswer{}, fmt.Errorf("%w: %v", errGraph, withoutURL(err))
+		return meAnswer{}, fmt.Errorf("%w: %v", errGraph, upstream.RedactURL(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return meAnswer{}, fmt.Errorf("%w: %v", errGraph, withoutURL(err))
+		return meAnswer{}, fmt.Errorf("%w: %v", errGraph, upstream.RedactURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	switch {
 	case err != nil:
-		return meAnswer{}, fmt.Errorf("%w: reading the body: %v", errGraph, withoutURL(err))
+		return meAnswer{}, fmt.Errorf("%w: reading the body: %v", errGraph, upstream.RedactURL(err))
 	case len(body) > maxBody:
 		return meAnswer{}, fmt.Errorf("%w: body over %d bytes", errGraph, maxBody)
 	case resp.StatusCode != http.StatusOK:
@@ -372,10 +355,10 @@ func graphError(body []byte, oauthCode string) string {
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &ge) == nil && ge.Error != nil {
-		return fmt.Sprintf("%s code %d subcode %d: %q", clip(ge.Error.Type), ge.Error.Code, ge.Error.Subcode, clip(ge.Error.Message))
+		return fmt.Sprintf("%s code %d subcode %d: %q", upstream.Clip(ge.Error.Type), ge.Error.Code, ge.Error.Subcode, upstream.Clip(ge.Error.Message))
 	}
 	if oauthCode != "" {
-		return fmt.Sprintf("error=%q", clip(oauthCode))
+		return fmt.Sprintf("error=%q", upstream.Clip(oauthCode))
 	}
 	return "no Graph error in the body"
 }
@@ -389,25 +372,6 @@ func describe(raw json.RawMessage) string {
 	case raw[0] == '"':
 		return "an empty or overlong string"
 	default:
-		return fmt.Sprintf("%s, not a string", clip(string(raw)))
+		return fmt.Sprintf("%s, not a string", upstream.Clip(string(raw)))
 	}
-}
-
-// withoutURL drops the URL a *url.Error names (it may carry the
-// appsecret_proof), keeping what went wrong.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// clip bounds text from upstream before it goes into an error.
-func clip(s string) string {
-	const n = 200
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -28,7 +28,7 @@ func (p *Provider) user(ctx context.Context, token string) (upstream.Identity, e
 	}
 	id, err := strconv.ParseInt(num.String(), 10, 64)
 	if err != nil || id <= 0 {
-		return upstream.Identity{}, outcome.Wrap(outcome.IdentityInvalid, fmt.Errorf("%w: id %q is not a positive integer", errIdentity, clip(num.String())))
+		return upstream.Identity{}, outcome.Wrap(outcome.IdentityInvalid, fmt.Errorf("%w: id %q is not a positive integer", errIdentity, upstream.Clip(num.String())))
 	}
 	login, _ := u["login"].(string)
 	name, _ := u["name"].(string) // null for users who set none
@@ -95,11 +95,11 @@ func (p *Provider) nextPage(cur *url.URL, links []string) (string, error) {
 	}
 	u, err := cur.Parse(target)
 	if err != nil {
-		return "", fmt.Errorf("%w: GET /user/emails: unreadable Link next %q", errAPI, clip(target))
+		return "", fmt.Errorf("%w: GET /user/emails: unreadable Link next %q", errAPI, upstream.Clip(target))
 	}
 	want := p.apiURL("/user/emails")
 	if u.Scheme+"://"+u.Host+u.Path != want || u.User != nil {
-		return "", fmt.Errorf("%w: GET /user/emails: Link next %q leaves %s", errAPI, clip(target), want)
+		return "", fmt.Errorf("%w: GET /user/emails: Link next %q leaves %s", errAPI, upstream.Clip(target), want)
 	}
 	u.Fragment = ""
 	return u.String(), nil
@@ -164,7 +164,7 @@ func (p *Provider) get(ctx context.Context, rawURL, token string, v any) (http.H
 	req.Header.Set("X-GitHub-Api-Version", APIVersion)
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: GET %s: %v", errAPI, path, withoutURL(err))
+		return nil, fmt.Errorf("%w: GET %s: %v", errAPI, path, upstream.RedactURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -178,7 +178,7 @@ func (p *Provider) get(ctx context.Context, rawURL, token string, v any) (http.H
 			Message string `json:"message"`
 		}
 		_ = json.Unmarshal(body, &ge)
-		return nil, fmt.Errorf("%w: GET %s: HTTP %d: %q", errAPI, path, resp.StatusCode, clip(ge.Message))
+		return nil, fmt.Errorf("%w: GET %s: HTTP %d: %q", errAPI, path, resp.StatusCode, upstream.Clip(ge.Message))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -194,7 +194,7 @@ func describe(v any) string {
 	case nil:
 		return "missing or null"
 	case string:
-		return fmt.Sprintf("the string %q, not a number", clip(v))
+		return fmt.Sprintf("the string %q, not a number", upstream.Clip(v))
 	default:
 		return fmt.Sprintf("a %T, not a number", v)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -41,13 +40,6 @@ const maxBody = 1 << 20
 
 // defaultScopes are requested when [Config.Scopes] is empty.
 var defaultScopes = []string{"read:user", "user:email"}
-
-// reservedParams are set by the provider and cannot come from
-// [Config.AuthParams].
-var reservedParams = []string{
-	"state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri",
-	"client_id", "response_type", "scope", "request", "request_uri", "response_mode",
-}
 
 // Internal causes, carried by the *outcome.Error values Exchange returns.
 var (
@@ -126,14 +118,14 @@ func New(cfg Config) (*Provider, error) {
 		scopes = defaultScopes
 	}
 	for _, s := range scopes {
-		if s == "" || strings.ContainsAny(s, " \t\r\n,") {
+		if !upstream.IsScopeName(s) {
 			return nil, fmt.Errorf("github: scope %q must be one scope name", s)
 		}
 	}
-	for k := range cfg.AuthParams {
-		if k == "" || slices.Contains(reservedParams, strings.ToLower(k)) {
-			return nil, fmt.Errorf("github: auth parameter %q is set by Sallyport", k)
-		}
+	// Refused, not dropped as oidc does: the request is built here, and a
+	// reserved name in the configuration is a mistake to report at start.
+	if err := upstream.CheckAuthParams(cfg.AuthParams); err != nil {
+		return nil, fmt.Errorf("github: %w", err)
 	}
 
 	authURL, tokenURL, apiBase := DefaultAuthURL, DefaultTokenURL, DefaultAPIBaseURL
@@ -159,7 +151,7 @@ func New(cfg Config) (*Provider, error) {
 		if o.val == "" {
 			continue
 		}
-		if err := checkEndpoint(o.val); err != nil {
+		if err := upstream.CheckEndpoint(o.val); err != nil {
 			return nil, fmt.Errorf("github: %s: %w", o.name, err)
 		}
 		*o.dst = o.val
@@ -205,44 +197,16 @@ func New(cfg Config) (*Provider, error) {
 }
 
 // enterpriseBase checks an Enterprise base URL (the same rule the config
-// file applies to base_url) and returns it without a trailing slash.
+// file applies to base_url) and returns it without a trailing slash, its
+// scheme and host lower-cased.
 func enterpriseBase(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	bad := func(why string) error { return fmt.Errorf("github: BaseURL %s", why) }
-	switch {
-	case err != nil || u.Host == "" || u.Opaque != "":
-		return "", bad("must be an https URL such as https://github.example.com")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return "", bad("must be https (http only on a loopback host)")
-	case u.Scheme != "https" && u.Scheme != "http":
-		return "", bad("must be an https URL such as https://github.example.com")
-	case u.User != nil:
-		return "", bad("must not contain a user name or password")
-	case u.RawQuery != "" || u.ForceQuery:
-		return "", bad("must not contain a query")
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return "", bad("must not contain a fragment")
+	u, err := upstream.CheckBaseURL(raw)
+	if err != nil {
+		return "", fmt.Errorf("github: BaseURL %w", err)
 	}
 	u.Host = strings.ToLower(u.Host)
 	u.Scheme = strings.ToLower(u.Scheme)
 	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// checkEndpoint accepts an absolute http or https URL.
-func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
-	}
-	return nil
 }
 
 // UsesPKCE reports that GitHub takes PKCE (S256, since 2025-07).
@@ -283,7 +247,7 @@ func (p *Provider) AuthCodeURL(_ context.Context, req upstream.AuthRequest) (str
 func (p *Provider) Exchange(ctx context.Context, cb upstream.Callback) (upstream.Identity, error) {
 	if e := cb.Params.Get("error"); e != "" {
 		return upstream.Identity{}, outcome.Wrap(outcome.UpstreamError,
-			fmt.Errorf("%w: error=%q error_description=%q", errCallback, clip(e), clip(cb.Params.Get("error_description"))))
+			fmt.Errorf("%w: error=%q error_description=%q", errCallback, upstream.Clip(e), upstream.Clip(cb.Params.Get("error_description"))))
 	}
 	code := cb.Params.Get("code")
 	if code == "" {
@@ -339,13 +303,13 @@ func (p *Provider) redeem(ctx context.Context, code string, cb upstream.Callback
 		var re *oauth2.RetrieveError
 		switch {
 		case errors.As(err, &re) && re.ErrorCode != "":
-			return nil, fmt.Errorf("%w: HTTP %d, error=%q error_description=%q", errToken, re.Response.StatusCode, clip(re.ErrorCode), clip(re.ErrorDescription))
+			return nil, fmt.Errorf("%w: HTTP %d, error=%q error_description=%q", errToken, re.Response.StatusCode, upstream.Clip(re.ErrorCode), upstream.Clip(re.ErrorDescription))
 		case errors.As(err, &re):
 			return nil, fmt.Errorf("%w: HTTP %d", errToken, re.Response.StatusCode)
 		}
 		// x/oauth2 reports a 200 without access_token, transport and
 		// parse failures here; none of them carries a token.
-		return nil, fmt.Errorf("%w: %v", errToken, withoutURL(err))
+		return nil, fmt.Errorf("%w: %v", errToken, upstream.RedactURL(err))
 	}
 	return tok, nil
 }
@@ -374,24 +338,6 @@ func (t acceptJSON) RoundTrip(r *http.Request) (*http.Response, error) {
 		base = http.DefaultTransport
 	}
 	return base.RoundTrip(r)
-}
-
-// withoutURL drops the URL a *url.Error names, keeping what went wrong.
-func withoutURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// clip bounds text from upstream before it goes into an error.
-func clip(s string) string {
-	const n = 200
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // subject writes a GitHub id as the identity subject.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -112,29 +110,10 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 // and returns it without a trailing slash. Nothing else is changed: the
 // result is compared byte for byte with the discovery document's issuer.
 func baseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	bad := func(why string) error { return fmt.Errorf("gitlab: BaseURL %q %s", raw, why) }
-	switch {
-	case err != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return "", bad("must be an https URL such as https://gitlab.example.com")
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return "", bad("must be https (http only on a loopback host)")
-	case u.User != nil:
-		return "", bad("must not contain a user name or password")
-	case u.RawQuery != "" || u.ForceQuery:
-		return "", bad("must not contain a query")
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return "", bad("must not contain a fragment")
+	if _, err := upstream.CheckBaseURL(raw); err != nil {
+		return "", fmt.Errorf("gitlab: BaseURL %q %w", raw, err)
 	}
 	return strings.TrimRight(raw, "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Issuer returns the instance's issuer, its base URL

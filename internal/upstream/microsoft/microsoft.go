@@ -233,7 +233,7 @@ func (p *Provider) setTenant(tenant string, allowed []string) error {
 		p.multi = true
 	case t == TenantConsumers:
 		p.tenantID = ConsumersTenantID
-	case isGUID(t):
+	case upstream.IsGUID(t):
 		p.tenantID = t
 	case isDomain(t):
 		// The tenant ID comes from the discovery document.
@@ -253,7 +253,7 @@ func (p *Provider) setTenant(tenant string, allowed []string) error {
 	for _, a := range allowed {
 		id := strings.ToLower(strings.TrimSpace(a))
 		switch {
-		case !isGUID(id):
+		case !upstream.IsGUID(id):
 			return fmt.Errorf("microsoft: allowed tenant %q is not a tenant ID (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)", a)
 		case t == TenantOrganizations && id == ConsumersTenantID:
 			return fmt.Errorf("microsoft: allowed tenant %s is the personal-account (consumers) tenant, which organizations never signs in; use tenant common to accept personal accounts", id)
@@ -313,7 +313,7 @@ func (p *Provider) discover(ctx context.Context) (oidc.Discovery, error) {
 	default: // a domain: the document names its tenant
 		tid, ok := strings.CutPrefix(d.Issuer, p.authority+"/")
 		tid, ok2 := strings.CutSuffix(tid, "/v2.0")
-		if !ok || !ok2 || !isGUID(tid) || tid != strings.ToLower(tid) {
+		if !ok || !ok2 || !upstream.IsGUID(tid) || tid != strings.ToLower(tid) {
 			return oidc.Discovery{}, fmt.Errorf("%w: the document at %s names issuer %q, not %s/{a tenant ID}/v2.0",
 				oidc.ErrDiscoveryIssuer, u, d.Issuer, p.authority)
 		}
@@ -484,7 +484,7 @@ func (p *Provider) Exchange(ctx context.Context, cb upstream.Callback) (upstream
 // tenant. The allow-list is not applied here: see Exchange.
 func (p *Provider) checkIssuer(iss string, c oidc.Claims, key *oidc.Key) error {
 	tid, ok := c["tid"].(string)
-	if !ok || !isGUID(tid) {
+	if !ok || !upstream.IsGUID(tid) {
 		return fmt.Errorf("%w: tid is %s", ErrTenantID, describe(c["tid"]))
 	}
 	if v, ok := c["ver"]; ok && v != "2.0" {
@@ -524,14 +524,14 @@ func (p *Provider) checkIssuer(iss string, c oidc.Claims, key *oidc.Key) error {
 // Username from preferred_username for display only.
 func (p *Provider) identity(c oidc.Claims) (upstream.Identity, error) {
 	tid := strings.ToLower(c.String("tid"))
-	if !isGUID(tid) { // checkIssuer refused it already
+	if !upstream.IsGUID(tid) { // checkIssuer refused it already
 		return upstream.Identity{}, outcome.Wrap(outcome.IdentityInvalid, fmt.Errorf("%w: tid is %s", ErrTenantID, describe(c["tid"])))
 	}
 	if p.multi && !slices.Contains(p.allowed, tid) {
 		return upstream.Identity{}, outcome.Wrap(outcome.NotAllowed, fmt.Errorf("%w: tid %s is not in AllowedTenants", ErrTenantNotAllowed, tid))
 	}
 	oid := c.String("oid")
-	if !isGUID(oid) {
+	if !upstream.IsGUID(oid) {
 		return upstream.Identity{}, outcome.Wrap(outcome.IdentityInvalid,
 			fmt.Errorf("%w: oid is %s (the profile scope must be granted)", ErrObjectID, describe(c["oid"])))
 	}
@@ -555,26 +555,6 @@ func describe(v any) string {
 		return fmt.Sprintf("%q", v)
 	}
 	return fmt.Sprintf("a %T", v)
-}
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range []byte(s) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // isDomain reports whether s (lower-cased) is a DNS name of at least two

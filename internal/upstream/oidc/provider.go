@@ -28,12 +28,10 @@ var (
 
 // reservedAuthParams are the authorization parameters Sallyport sets (or
 // must not let a request object or response mode move): AuthParams never
-// override them. Compared case-insensitively.
-var reservedAuthParams = []string{
-	"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
-	"code_challenge", "code_challenge_method", "response_mode", "request", "request_uri",
-	"client_secret", "code_verifier",
-}
+// override them. Compared case-insensitively. This is the shared list plus
+// two token-endpoint names, and unlike github and facebook, which refuse
+// a reserved name, New drops it with a warning: both on purpose.
+var reservedAuthParams = append(upstream.ReservedAuthParams(), "client_secret", "code_verifier")
 
 // Config configures a [Provider].
 type Config struct {
@@ -418,7 +416,7 @@ func (p *Provider) Redeem(ctx context.Context, cb upstream.Callback) (*Result, e
 	}
 	if e, ok := cb.Params["error"]; ok {
 		return nil, outcome.Wrap(outcome.UpstreamError, fmt.Errorf("%w: error=%q error_description=%q",
-			ErrUpstream, clip(strings.Join(e, ",")), clip(cb.Params.Get("error_description"))))
+			ErrUpstream, upstream.Clip(strings.Join(e, ",")), upstream.Clip(cb.Params.Get("error_description"))))
 	}
 	codes := cb.Params["code"]
 	if len(codes) != 1 || codes[0] == "" {
@@ -468,18 +466,9 @@ func tokenError(endpoint string, err error) error {
 			status = re.Response.StatusCode
 		}
 		return fmt.Errorf("%w: %s answered status %d, error %q, error_description %q",
-			ErrTokenEndpoint, endpoint, status, clip(re.ErrorCode), clip(re.ErrorDescription))
+			ErrTokenEndpoint, endpoint, status, upstream.Clip(re.ErrorCode), upstream.Clip(re.ErrorDescription))
 	}
 	return fmt.Errorf("%w: %w", ErrTokenEndpoint, err)
-}
-
-// clip bounds text from the provider before it reaches a log line.
-func clip(s string) string {
-	const max = 200
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
 }
 
 // needUserinfo: the provider has a userinfo endpoint, and the connection
