@@ -28,6 +28,7 @@ import (
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 var tim = testidp.User{
@@ -222,7 +223,7 @@ func TestStringAndBoolClaims(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startEnv(t, tc.user)
-			must(t, e.idp.SetOptions(testidp.Apple, testidp.Options{BoolClaims: tc.boolClaims}))
+			upstreamtest.Must(t, e.idp.SetOptions(testidp.Apple, testidp.Options{BoolClaims: tc.boolClaims}))
 			id, err := e.signIn(t, e.provider(t, nil))
 			if err != nil {
 				t.Fatal(err)
@@ -345,7 +346,7 @@ func TestWrongClientSecretRefused(t *testing.T) {
 			e := startEnv(t, tim)
 			p := e.provider(t, mod)
 			_, err := e.signIn(t, p)
-			wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
+			upstreamtest.WantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
 			msg := err.Error()
 			if !strings.Contains(msg, "invalid_client") {
 				t.Errorf("error %q does not name Apple's invalid_client", msg)
@@ -360,15 +361,15 @@ func TestWrongClientSecretRefused(t *testing.T) {
 func TestErrorCallback(t *testing.T) {
 	e := startEnv(t, tim)
 	p := e.provider(t, nil)
-	must(t, e.idp.Misbehave(testidp.Apple, testidp.Misbehavior{ErrorCallback: true}))
+	upstreamtest.Must(t, e.idp.Misbehave(testidp.Apple, testidp.Misbehavior{ErrorCallback: true}))
 	_, err := e.signIn(t, p)
-	wantRefusal(t, err, outcome.UpstreamError, oidc.ErrUpstream)
+	upstreamtest.WantRefusal(t, err, outcome.UpstreamError, oidc.ErrUpstream)
 
 	// What Apple posts when the person cancels.
 	_, err = p.Exchange(t.Context(), upstream.Callback{
 		Params: url.Values{"error": {"user_cancelled_authorize"}, "state": {"s"}, "code": {"c"}}, Nonce: "n", RedirectURI: redirectURI,
 	})
-	wantRefusal(t, err, outcome.UpstreamError, oidc.ErrUpstream)
+	upstreamtest.WantRefusal(t, err, outcome.UpstreamError, oidc.ErrUpstream)
 	if n := e.idp.Requests(testidp.Apple, testidp.EndpointToken); n != 0 {
 		t.Errorf("%d token requests after error callbacks, want 0", n)
 	}
@@ -388,7 +389,7 @@ func TestMalformedCallbacks(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := p.Exchange(t.Context(), upstream.Callback{Params: tc.params, Nonce: "n", RedirectURI: redirectURI})
-			wantRefusal(t, err, outcome.InvalidState, tc.cause)
+			upstreamtest.WantRefusal(t, err, outcome.InvalidState, tc.cause)
 		})
 	}
 	if n := e.idp.Requests(testidp.Apple, testidp.EndpointToken); n != 0 {
@@ -418,9 +419,9 @@ func TestIDTokenRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startEnv(t, tim)
 			p := e.provider(t, nil)
-			must(t, e.idp.Misbehave(testidp.Apple, tc.m))
+			upstreamtest.Must(t, e.idp.Misbehave(testidp.Apple, tc.m))
 			_, err := e.signIn(t, p)
-			wantRefusal(t, err, tc.code, tc.cause)
+			upstreamtest.WantRefusal(t, err, tc.code, tc.cause)
 		})
 	}
 }

@@ -6,18 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
-	"net/http"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 
-	"github.com/sallyport/sallyport/internal/netguard"
-	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 const (
@@ -27,31 +22,13 @@ const (
 	redirectURI = "https://sso.example.com/callback/apple"
 )
 
-// clock is a settable clock shared by the IdP and the provider.
-type clock struct {
-	mu sync.Mutex // guards t
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *upstreamtest.Clock { return upstreamtest.NewClock(upstreamtest.Epoch) }
 
 // env is testidp with our Apple client registered, and the key whose
 // public half it trusts.
 type env struct {
 	idp   *testidp.IdP
-	clock *clock
+	clock *upstreamtest.Clock
 	key   *ecdsa.PrivateKey
 }
 
@@ -80,26 +57,13 @@ func p8(t *testing.T, k any) string {
 func startEnv(t *testing.T, users ...testidp.User) *env {
 	t.Helper()
 	clk := newClock()
-	idp, err := testidp.Start(testidp.Config{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := upstreamtest.NewIdP(t, testidp.Config{Now: clk.Now})
 	key, _ := newKey(t)
-	must(t, idp.AddAppleClient(testidp.AppleClient{
+	upstreamtest.Must(t, idp.AddAppleClient(testidp.AppleClient{
 		ID: clientID, TeamID: teamID, KeyID: keyID, PublicKey: &key.PublicKey, RedirectURIs: []string{redirectURI},
 	}))
-	for _, u := range users {
-		must(t, idp.AddUser(testidp.Apple, u))
-	}
+	upstreamtest.AddUsers(t, idp, testidp.Apple, users...)
 	return &env{idp: idp, clock: clk, key: key}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // config points a provider at testidp's Apple persona with the env's key.
@@ -110,7 +74,7 @@ func (e *env) config(t *testing.T) Config {
 		KeyID:         keyID,
 		PrivateKeyPEM: p8(t, e.key),
 		Issuer:        e.idp.Issuer(testidp.Apple),
-		HTTPClient:    netguard.New(netguard.Config{InsecureAllowPrivateNetworks: true}),
+		HTTPClient:    upstreamtest.Client(e.idp),
 		Now:           e.clock.Now,
 	}
 }
@@ -138,51 +102,15 @@ func (e *env) callback(t *testing.T, p *Provider) upstream.Callback {
 	if err != nil {
 		t.Fatalf("AuthCodeURL: %v", err)
 	}
-	resp, err := e.idp.Client().Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		t.Fatalf("authorize answered %s, want the form_post page", resp.Status)
-	}
-	req, err := testidp.FormPostRequest(resp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if req.Method != http.MethodPost || req.URL.String() != redirectURI {
-		t.Fatalf("the page posts %s %s, want POST %s", req.Method, req.URL, redirectURI)
-	}
-	if err := req.ParseForm(); err != nil {
-		t.Fatal(err)
-	}
-	if got := req.PostForm.Get("state"); got != state {
+	params := upstreamtest.Authorize(t, e.idp.Client(), u)
+	if got := params.Get("state"); got != state {
 		t.Fatalf("state came back as %q, want %q", got, state)
 	}
-	return upstream.Callback{Params: req.PostForm, Nonce: nonce, RedirectURI: redirectURI}
+	return upstream.Callback{Params: params, Nonce: nonce, RedirectURI: redirectURI}
 }
 
 // signIn runs one whole sign-in.
 func (e *env) signIn(t *testing.T, p *Provider) (upstream.Identity, error) {
 	t.Helper()
 	return p.Exchange(t.Context(), e.callback(t, p))
-}
-
-// wantRefusal checks that err is an outcome error with code whose cause
-// wraps cause (when not nil).
-func wantRefusal(t *testing.T, err error, code outcome.Code, cause error) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted; want %s", code)
-	}
-	var oe *outcome.Error
-	if !errors.As(err, &oe) {
-		t.Fatalf("error %v (%T) carries no outcome; want %s", err, err, code)
-	}
-	if oe.Code != code {
-		t.Errorf("outcome %s, want %s (error: %v)", oe.Code, code, err)
-	}
-	if cause != nil && !errors.Is(err, cause) {
-		t.Errorf("cause %v; want it to wrap %q", err, cause)
-	}
 }

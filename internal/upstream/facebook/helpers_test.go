@@ -1,9 +1,7 @@
 package facebook
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,9 +13,10 @@ import (
 
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
-var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var testNow = upstreamtest.Epoch
 
 func clock() time.Time { return testNow }
 
@@ -30,48 +29,19 @@ const (
 // startIdP starts testidp (https when tls) with our client and users.
 func startIdP(t *testing.T, tls bool, users ...testidp.User) *testidp.IdP {
 	t.Helper()
-	idp, err := testidp.Start(testidp.Config{Now: clock, TLS: tls})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	if err := idp.AddClient(testidp.Facebook, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range users {
-		if err := idp.AddUser(testidp.Facebook, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	idp := upstreamtest.NewIdP(t, testidp.Config{Now: clock, TLS: tls})
+	upstreamtest.AddClient(t, idp, testidp.Facebook, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}, users...)
 	return idp
-}
-
-// logBuffer collects a provider's log lines.
-type logBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // newProvider points a provider at testidp's Facebook persona: the dialog
 // URL is overridden, the token and /me URLs are derived from GraphBaseURL
 // and the default version (v19.0, as testidp serves); mod adjusts the
 // config.
-func newProvider(t *testing.T, idp *testidp.IdP, mod func(*Config)) (*Provider, *logBuffer) {
+func newProvider(t *testing.T, idp *testidp.IdP, mod func(*Config)) (*Provider, *upstreamtest.LogBuffer) {
 	t.Helper()
 	e := idp.Endpoints(testidp.Facebook)
-	logs := &logBuffer{}
+	logger, logs := upstreamtest.NewLogger()
 	cfg := Config{
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
@@ -79,7 +49,7 @@ func newProvider(t *testing.T, idp *testidp.IdP, mod func(*Config)) (*Provider, 
 		GraphBaseURL: strings.TrimSuffix(e.API, "/"+DefaultGraphVersion),
 		HTTPClient:   idp.Client(),
 		Now:          clock,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       logger,
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -103,35 +73,11 @@ func signIn(t *testing.T, idp *testidp.IdP, p *Provider) upstream.Callback {
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := follow(t, idp, u)
+	params := upstreamtest.Authorize(t, idp.Client(), u)
 	if got := params.Get("state"); got != state {
 		t.Fatalf("callback state = %q, want %q", got, state)
 	}
 	return upstream.Callback{Params: params, CodeVerifier: verifier, RedirectURI: redirectURI}
-}
-
-// follow GETs an authorization URL and returns the parameters of the
-// redirect to Sallyport's callback.
-func follow(t *testing.T, idp *testidp.IdP, authURL string) url.Values {
-	t.Helper()
-	c := *idp.Client()
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize answered %s, want a redirect", resp.Status)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(loc.String(), redirectURI+"?") {
-		t.Fatalf("redirected to %s, want %s", loc, redirectURI)
-	}
-	return loc.Query()
 }
 
 // sent is one request a recorder saw.

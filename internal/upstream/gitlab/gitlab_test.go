@@ -14,6 +14,7 @@ import (
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 var grace = testidp.User{
@@ -118,7 +119,7 @@ func TestPKCE(t *testing.T) {
 	cb := callback(t, idp, p)
 	cb.CodeVerifier = oauth2.GenerateVerifier()
 	_, err = p.Exchange(t.Context(), cb)
-	wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
+	upstreamtest.WantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
 }
 
 func TestSubjectMustBeNumeric(t *testing.T) {
@@ -128,7 +129,7 @@ func TestSubjectMustBeNumeric(t *testing.T) {
 			u.Subject = sub
 			idp := startIdP(t, u)
 			_, err := signIn(t, idp, newProvider(t, idp, nil))
-			wantRefusal(t, err, outcome.IdentityInvalid, ErrSubject)
+			upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, ErrSubject)
 		})
 	}
 }
@@ -149,9 +150,9 @@ func TestRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			idp := startIdP(t, grace)
 			p := newProvider(t, idp, nil)
-			must(t, idp.Misbehave(testidp.GitLab, tc.m))
+			upstreamtest.Must(t, idp.Misbehave(testidp.GitLab, tc.m))
 			_, err := signIn(t, idp, p)
-			wantRefusal(t, err, tc.code, tc.cause)
+			upstreamtest.WantRefusal(t, err, tc.code, tc.cause)
 			if strings.Contains(err.Error(), clientSecret) {
 				t.Errorf("error %q leaks the client secret", err)
 			}
@@ -183,7 +184,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 
 func TestDiscoveryIssuerMismatch(t *testing.T) {
 	idp := startIdP(t, grace)
-	must(t, idp.Misbehave(testidp.GitLab, testidp.Misbehavior{DiscoveryIssuerMismatch: true}))
+	upstreamtest.Must(t, idp.Misbehave(testidp.GitLab, testidp.Misbehavior{DiscoveryIssuerMismatch: true}))
 	_, err := New(t.Context(), config(idp))
 	if !errors.Is(err, oidc.ErrDiscoveryIssuer) {
 		t.Errorf("New: %v; want %v", err, oidc.ErrDiscoveryIssuer)

@@ -12,6 +12,7 @@ import (
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 // A Workspace user of acme.test.
@@ -57,7 +58,7 @@ func TestSignIn(t *testing.T) {
 
 func TestLegacyIssuer(t *testing.T) {
 	idp := startIdP(t, ada)
-	must(t, idp.SetOptions(testidp.Google, testidp.Options{LegacyIssuer: true}))
+	upstreamtest.Must(t, idp.SetOptions(testidp.Google, testidp.Options{LegacyIssuer: true}))
 	p := newProvider(t, idp, nil)
 	id, err := signIn(t, idp, p)
 	if err != nil {
@@ -87,9 +88,9 @@ func TestOtherIssuersRefused(t *testing.T) {
 		}
 	}
 	// Against the IdP: a trailing slash is another issuer.
-	must(t, idp.Misbehave(testidp.Google, testidp.Misbehavior{WrongIssuer: true}))
+	upstreamtest.Must(t, idp.Misbehave(testidp.Google, testidp.Misbehavior{WrongIssuer: true}))
 	_, err := signIn(t, idp, p)
-	wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrIssuer)
+	upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrIssuer)
 }
 
 func TestHostedDomains(t *testing.T) {
@@ -117,7 +118,7 @@ func TestHostedDomains(t *testing.T) {
 			p := newProvider(t, idp, func(c *Config) { c.HostedDomains = tc.hosted })
 			id, err := signIn(t, idp, p)
 			if !tc.ok {
-				wantRefusal(t, err, outcome.NotAllowed, ErrHostedDomain)
+				upstreamtest.WantRefusal(t, err, outcome.NotAllowed, ErrHostedDomain)
 				return
 			}
 			if err != nil {
@@ -143,7 +144,7 @@ func TestHostedDomainHintIsNotTrusted(t *testing.T) {
 		t.Fatalf("URL %s lacks the hd hint", u)
 	}
 	_, err = signIn(t, idp, p) // testidp, like a tampered request, ignores hd
-	wantRefusal(t, err, outcome.NotAllowed, ErrHostedDomain)
+	upstreamtest.WantRefusal(t, err, outcome.NotAllowed, ErrHostedDomain)
 }
 
 func TestAuthCodeURLHostedDomainHint(t *testing.T) {
@@ -263,9 +264,9 @@ func TestRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			idp := startIdP(t, ada)
 			p := newProvider(t, idp, nil)
-			must(t, idp.Misbehave(testidp.Google, tc.m))
+			upstreamtest.Must(t, idp.Misbehave(testidp.Google, tc.m))
 			_, err := signIn(t, idp, p)
-			wantRefusal(t, err, tc.code, tc.cause)
+			upstreamtest.WantRefusal(t, err, tc.code, tc.cause)
 			if strings.Contains(err.Error(), clientSecret) {
 				t.Errorf("error %q leaks the client secret", err)
 			}

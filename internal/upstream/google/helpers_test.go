@@ -1,22 +1,15 @@
 package google
 
 import (
-	"errors"
-	"io"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"github.com/sallyport/sallyport/internal/netguard"
-	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
-var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var testNow = upstreamtest.Epoch
 
 func clock() time.Time { return testNow }
 
@@ -30,23 +23,9 @@ const (
 // persona; the first user is the one who signs in.
 func startIdP(t *testing.T, users ...testidp.User) *testidp.IdP {
 	t.Helper()
-	idp, err := testidp.Start(testidp.Config{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	must(t, idp.AddClient(testidp.Google, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}))
-	for _, u := range users {
-		must(t, idp.AddUser(testidp.Google, u))
-	}
+	idp := upstreamtest.NewIdP(t, testidp.Config{Now: clock})
+	upstreamtest.AddClient(t, idp, testidp.Google, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}, users...)
 	return idp
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // config points a provider at testidp's Google persona; netguard lets it
@@ -56,7 +35,7 @@ func config(idp *testidp.IdP) Config {
 		ClientID:     clientID,
 		ClientSecret: clientSecret,
 		Issuer:       idp.Issuer(testidp.Google),
-		HTTPClient:   netguard.New(netguard.Config{InsecureAllowPrivateNetworks: true}),
+		HTTPClient:   upstreamtest.Client(idp),
 		Now:          clock,
 	}
 }
@@ -78,50 +57,5 @@ func newProvider(t *testing.T, idp *testidp.IdP, mod func(*Config)) *Provider {
 // Exchange.
 func signIn(t *testing.T, idp *testidp.IdP, p *Provider) (upstream.Identity, error) {
 	t.Helper()
-	state, nonce, verifier := oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
-	u, err := p.AuthCodeURL(t.Context(), upstream.AuthRequest{
-		State: state, Nonce: nonce, CodeChallenge: oauth2.S256ChallengeFromVerifier(verifier), RedirectURI: redirectURI,
-	})
-	if err != nil {
-		t.Fatalf("AuthCodeURL: %v", err)
-	}
-	browser := *idp.Client()
-	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := browser.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize: status %d: %s", resp.StatusCode, body)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	params := loc.Query()
-	if got := params.Get("state"); got != state {
-		t.Fatalf("state came back as %q, want %q", got, state)
-	}
-	return p.Exchange(t.Context(), upstream.Callback{Params: params, Nonce: nonce, CodeVerifier: verifier, RedirectURI: redirectURI})
-}
-
-// wantRefusal checks that err is an outcome error with code whose cause
-// wraps cause (when not nil).
-func wantRefusal(t *testing.T, err error, code outcome.Code, cause error) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted; want %s", code)
-	}
-	var oe *outcome.Error
-	if !errors.As(err, &oe) {
-		t.Fatalf("error %v (%T) carries no outcome; want %s", err, err, code)
-	}
-	if oe.Code != code {
-		t.Errorf("outcome %s, want %s (error: %v)", oe.Code, code, err)
-	}
-	if cause != nil && !errors.Is(err, cause) {
-		t.Errorf("cause %v; want it to wrap %q", err, cause)
-	}
+	return p.Exchange(t.Context(), upstreamtest.Callback(t, idp.Client(), p, redirectURI))
 }

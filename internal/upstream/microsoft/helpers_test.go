@@ -5,19 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 const (
@@ -46,67 +43,18 @@ var (
 		TenantID: testidp.EntraConsumersTenant, Claims: map[string]any{"xms_edov": true}}
 )
 
-// testClock is a clock the test moves; testidp and the provider share it.
-type testClock struct {
-	mu  sync.Mutex // guards now
-	now time.Time
-}
-
-func newClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *upstreamtest.Clock { return upstreamtest.NewClock(upstreamtest.Epoch) }
 
 // startIdP starts testidp over https with our client and users.
-func startIdP(t *testing.T, clk *testClock, users ...testidp.User) *testidp.IdP {
+func startIdP(t *testing.T, clk *upstreamtest.Clock, users ...testidp.User) *testidp.IdP {
 	t.Helper()
-	idp, err := testidp.Start(testidp.Config{Now: clk.Now, TLS: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	if err := idp.AddClient(testidp.Entra, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range users {
-		if err := idp.AddUser(testidp.Entra, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	idp := upstreamtest.NewIdP(t, testidp.Config{Now: clk.Now, TLS: true})
+	upstreamtest.AddClient(t, idp, testidp.Entra, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}, users...)
 	return idp
 }
 
-// logBuffer collects a provider's log lines.
-type logBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // config is a provider configuration for testidp's Entra persona.
-func config(idp *testidp.IdP, clk *testClock, tenant string, allowed ...string) Config {
+func config(idp *testidp.IdP, clk *upstreamtest.Clock, tenant string, allowed ...string) Config {
 	return Config{
 		ClientID: clientID, ClientSecret: clientSecret, Tenant: tenant, AllowedTenants: allowed,
 		Authority: idp.EntraAuthority(), HTTPClient: idp.Client(), Now: clk.Now,
@@ -115,10 +63,10 @@ func config(idp *testidp.IdP, clk *testClock, tenant string, allowed ...string) 
 
 // newProvider builds a provider from cfg, logging into the returned
 // buffer.
-func newProvider(t *testing.T, cfg Config) (*Provider, *logBuffer) {
+func newProvider(t *testing.T, cfg Config) (*Provider, *upstreamtest.LogBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logs *upstreamtest.LogBuffer
+	cfg.Logger, logs = upstreamtest.NewLogger()
 	p, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -148,18 +96,7 @@ func signIn(t *testing.T, idp *testidp.IdP, p *Provider, subject string, b brows
 	if b != nil {
 		u = b(u)
 	}
-	resp := authorize(t, idp, u)
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize answered %d, want a redirect", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(loc.String(), redirectURI+"?") {
-		t.Fatalf("redirected to %s, want %s", loc, redirectURI)
-	}
-	params := loc.Query()
+	params := upstreamtest.Authorize(t, idp.Client(), u)
 	if got := params.Get("state"); got != state {
 		t.Fatalf("callback state = %q, want %q", got, state)
 	}
@@ -169,9 +106,7 @@ func signIn(t *testing.T, idp *testidp.IdP, p *Provider, subject string, b brows
 // authorize GETs an authorization URL without following the redirect.
 func authorize(t *testing.T, idp *testidp.IdP, authURL string) *http.Response {
 	t.Helper()
-	c := *idp.Client()
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Get(authURL)
+	resp, err := upstreamtest.NoRedirects(idp.Client()).Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}

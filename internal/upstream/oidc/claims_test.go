@@ -10,6 +10,7 @@ import (
 
 	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 func TestUserinfoAnswers(t *testing.T) {
@@ -67,7 +68,7 @@ func TestUserinfoAnswers(t *testing.T) {
 				}
 				return
 			}
-			wantRefusal(t, err, tc.code, tc.cause)
+			upstreamtest.WantRefusal(t, err, tc.code, tc.cause)
 		})
 	}
 }

@@ -1,22 +1,17 @@
 package oidc_test
 
 import (
-	"crypto/x509"
-	"errors"
-	"io"
 	"net/http"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/sallyport/sallyport/internal/netguard"
-	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 const (
@@ -27,31 +22,15 @@ const (
 	redirectURI  = "https://sso.example.test/callback/corp"
 )
 
-// clock is a settable clock shared by the IdP and the provider.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *upstreamtest.Clock {
+	return upstreamtest.NewClock(time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC))
 }
 
 // env is one running IdP with a client and a user on one persona.
 type env struct {
 	t       testing.TB
 	idp     *testidp.IdP
-	clock   *clock
+	clock   *upstreamtest.Clock
 	persona string
 	issuer  string
 	client  *http.Client // netguard with the insecure switch: the IdP is on loopback
@@ -73,41 +52,27 @@ var alice = testidp.User{
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	clk := newClock()
-	idp, err := testidp.Start(testidp.Config{Now: clk.Now, TLS: o.tls})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := upstreamtest.NewIdP(t, testidp.Config{Now: clk.Now, TLS: o.tls})
 	e := &env{t: t, idp: idp, clock: clk, persona: testidp.Generic, issuer: idp.Issuer(testidp.Generic)}
 	if o.trailing {
 		e.persona = "slash"
+		var err error
 		if e.issuer, err = idp.AddGeneric(e.persona, true); err != nil {
 			t.Fatal(err)
 		}
 	}
-	must(t, idp.AddClient(e.persona, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}))
 	u := alice
 	if o.user != nil {
 		u = *o.user
 	}
-	must(t, idp.AddUser(e.persona, u))
-	var roots *x509.CertPool
-	if o.tls {
-		roots = idp.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	upstreamtest.AddClient(t, idp, e.persona, testidp.Client{ID: clientID, Secret: clientSecret, RedirectURIs: []string{redirectURI}}, u)
+	nc := upstreamtest.ClientConfig(idp)
+	nc.Timeout, nc.MaxBodyBytes = o.timeout, o.maxBodyBytes
+	if nc.Timeout == 0 {
+		nc.Timeout = 10 * time.Second
 	}
-	timeout := o.timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	e.client = netguard.New(netguard.Config{InsecureAllowPrivateNetworks: true, RootCAs: roots, Timeout: timeout, MaxBodyBytes: o.maxBodyBytes})
+	e.client = netguard.New(nc)
 	return e
-}
-
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // config is the provider configuration for the env's persona.
@@ -129,7 +94,7 @@ func (e *env) provider(cfg oidc.Config) *oidc.Provider {
 
 func (e *env) misbehave(m testidp.Misbehavior) {
 	e.t.Helper()
-	must(e.t, e.idp.Misbehave(e.persona, m))
+	upstreamtest.Must(e.t, e.idp.Misbehave(e.persona, m))
 }
 
 func (e *env) requests(endpoint string) int { return e.idp.Requests(e.persona, endpoint) }
@@ -142,56 +107,11 @@ func random() string { return oauth2.GenerateVerifier() }
 // hand to Exchange.
 func (e *env) callback(p *oidc.Provider) upstream.Callback {
 	e.t.Helper()
-	state, nonce, verifier := random(), random(), random()
-	u, err := p.AuthCodeURL(e.t.Context(), upstream.AuthRequest{
-		State: state, Nonce: nonce, CodeChallenge: oauth2.S256ChallengeFromVerifier(verifier), RedirectURI: redirectURI,
-	})
-	if err != nil {
-		e.t.Fatalf("AuthCodeURL: %v", err)
-	}
-	browser := *e.idp.Client()
-	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := browser.Get(u)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		e.t.Fatalf("authorize: status %d: %s", resp.StatusCode, body)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	params := loc.Query()
-	if got := params.Get("state"); got != state {
-		e.t.Fatalf("state came back as %q, want %q", got, state)
-	}
-	return upstream.Callback{Params: params, Nonce: nonce, CodeVerifier: verifier, RedirectURI: redirectURI}
+	return upstreamtest.Callback(e.t, e.idp.Client(), p, redirectURI)
 }
 
 // login runs one whole sign-in.
 func (e *env) login(p *oidc.Provider) (upstream.Identity, error) {
 	e.t.Helper()
 	return p.Exchange(e.t.Context(), e.callback(p))
-}
-
-// wantRefusal checks that err is an outcome error with code whose cause
-// wraps cause.
-func wantRefusal(t testing.TB, err error, code outcome.Code, cause error) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted; want %s (%v)", code, cause)
-	}
-	var oe *outcome.Error
-	if !errors.As(err, &oe) {
-		t.Fatalf("error %v (%T) carries no outcome; want %s", err, err, code)
-	}
-	if oe.Code != code {
-		t.Errorf("outcome %s, want %s (error: %v)", oe.Code, code, err)
-	}
-	if cause != nil && !errors.Is(err, cause) {
-		t.Errorf("cause %v; want it to wrap %q", err, cause)
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sallyport/sallyport/internal/testidp"
 	"github.com/sallyport/sallyport/internal/upstream"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 func TestSignIn(t *testing.T) {
@@ -162,7 +163,7 @@ func TestMisbehaviour(t *testing.T) {
 			p := e.provider(cfg)
 			e.misbehave(tc.mis)
 			_, err := e.login(p)
-			wantRefusal(t, err, tc.code, tc.cause)
+			upstreamtest.WantRefusal(t, err, tc.code, tc.cause)
 			if err != nil && tc.message != "" && !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("cause %q does not mention %q", err, tc.message)
 			}
@@ -195,7 +196,7 @@ func TestSlowTokenEndpoint(t *testing.T) {
 	// or Close waits for it.
 	e.misbehave(testidp.Misbehavior{Slow: 2500 * time.Millisecond})
 	_, err := p.Exchange(t.Context(), cb)
-	wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
+	upstreamtest.WantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
 	// Which timer fires first — the client's or netguard's whole-request
 	// deadline — depends on scheduling; either proves the answer was not
 	// awaited. (x/oauth2 flattens the cause to text.)
@@ -224,20 +225,20 @@ func TestCallbackShape(t *testing.T) {
 			cb := e.callback(p)
 			tc.edit(cb.Params)
 			_, err := p.Exchange(t.Context(), cb)
-			wantRefusal(t, err, tc.code, tc.cause)
+			upstreamtest.WantRefusal(t, err, tc.code, tc.cause)
 		})
 	}
 	t.Run("nonce lost by the flow", func(t *testing.T) {
 		cb := e.callback(p)
 		cb.Nonce = ""
 		_, err := p.Exchange(t.Context(), cb)
-		wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrNonce)
+		upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrNonce)
 	})
 	t.Run("wrong PKCE verifier", func(t *testing.T) {
 		cb := e.callback(p)
 		cb.CodeVerifier = random()
 		_, err := p.Exchange(t.Context(), cb)
-		wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
+		upstreamtest.WantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
 	})
 }
 
@@ -298,7 +299,7 @@ func TestOversized(t *testing.T) {
 
 	e.misbehave(testidp.Misbehavior{Oversized: true})
 	_, err = p.Exchange(t.Context(), cb)
-	wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
+	upstreamtest.WantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrTokenEndpoint)
 	// x/oauth2 flattens its transport errors with %v: only the text is left.
 	if !strings.Contains(err.Error(), netguard.ErrBodyTooLarge.Error()) {
 		t.Errorf("cause %v; want netguard's body cap", err)
@@ -311,7 +312,7 @@ func TestOversized(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = v.Verify(t.Context(), r.IDToken, oidc.VerifyOptions{Nonce: r.IDTokenClaims.String("nonce"), AccessToken: r.Token.AccessToken})
-	wantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrJWKS)
+	upstreamtest.WantRefusal(t, err, outcome.CodeExchangeFailed, oidc.ErrJWKS)
 	if !errors.Is(err, netguard.ErrBodyTooLarge) {
 		t.Errorf("cause %v; want netguard.ErrBodyTooLarge", err)
 	}
@@ -374,19 +375,19 @@ func TestUnknownKID(t *testing.T) {
 		e.clock.Advance(31 * time.Second)
 		e.misbehave(testidp.Misbehavior{UnknownKID: testidp.UnknownKIDNever})
 		_, err := e.login(p)
-		wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
+		upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
 		if n := e.requests(testidp.EndpointJWKS); n != 2 {
 			t.Errorf("JWKS fetched %d times, want 2 (one refetch)", n)
 		}
 		e.clock.Advance(20 * time.Second)
 		_, err = e.login(p)
-		wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
+		upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
 		if n := e.requests(testidp.EndpointJWKS); n != 2 {
 			t.Errorf("JWKS fetched %d times, want still 2: the second unknown kid came within 30 s", n)
 		}
 		e.clock.Advance(11 * time.Second)
 		_, err = e.login(p)
-		wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
+		upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
 		if n := e.requests(testidp.EndpointJWKS); n != 3 {
 			t.Errorf("JWKS fetched %d times, want 3: 30 s had passed", n)
 		}
@@ -410,7 +411,7 @@ func TestUnknownKID(t *testing.T) {
 		}
 		wg.Wait()
 		for _, err := range errs {
-			wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
+			upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrUnknownKey)
 		}
 		if n := e.requests(testidp.EndpointJWKS); n != 2 {
 			t.Errorf("JWKS fetched %d times for %d concurrent unknown kids, want 2", n, len(cbs))
@@ -610,7 +611,7 @@ func TestAlgorithms(t *testing.T) {
 	})
 	t.Run("ES256 when allowed", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
-		must(t, e.idp.UseAlg(e.persona, testidp.ES256))
+		upstreamtest.Must(t, e.idp.UseAlg(e.persona, testidp.ES256))
 		cfg := e.config()
 		cfg.AllowedAlgs = []string{"RS256", "ES256"}
 		if _, err := e.login(e.provider(cfg)); err != nil {
@@ -619,9 +620,9 @@ func TestAlgorithms(t *testing.T) {
 	})
 	t.Run("ES256 when only RS256 is allowed", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
-		must(t, e.idp.UseAlg(e.persona, testidp.ES256))
+		upstreamtest.Must(t, e.idp.UseAlg(e.persona, testidp.ES256))
 		_, err := e.login(e.provider(e.config()))
-		wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrAlgorithm)
+		upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrAlgorithm)
 	})
 	t.Run("HS256 allowed: keyed by the client secret, never by JWKS material", func(t *testing.T) {
 		e := newEnv(t, envOpts{})
@@ -641,7 +642,7 @@ func TestAlgorithms(t *testing.T) {
 		}
 		e.misbehave(testidp.Misbehavior{HMACWithPublicKey: true})
 		_, err := e.login(p)
-		wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrSignature)
+		upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrSignature)
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/upstream/oidc"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
 
 const (
@@ -130,7 +131,7 @@ func validClaims(now time.Time) map[string]any {
 	}
 }
 
-func (k *keyring) verifier(t testing.TB, clk *clock, edit func(*oidc.VerifierConfig)) *oidc.Verifier {
+func (k *keyring) verifier(t testing.TB, clk *upstreamtest.Clock, edit func(*oidc.VerifierConfig)) *oidc.Verifier {
 	t.Helper()
 	cfg := oidc.VerifierConfig{
 		Issuer: vIssuer, ClientID: clientID, ClientSecret: clientSecret,
@@ -192,7 +193,7 @@ func TestVerifierKeys(t *testing.T) {
 				}
 				return
 			}
-			wantRefusal(t, err, outcome.IdentityInvalid, tc.wantErr)
+			upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, tc.wantErr)
 		})
 	}
 }
@@ -286,7 +287,7 @@ func TestVerifierClaims(t *testing.T) {
 				}
 				return
 			}
-			wantRefusal(t, err, outcome.IdentityInvalid, tc.wantErr)
+			upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, tc.wantErr)
 		})
 	}
 }
@@ -315,7 +316,7 @@ func TestAtHashPerAlg(t *testing.T) {
 			t.Errorf("%s with %v: %v", tc.alg, tc.hash, err)
 		}
 		if !tc.ok {
-			wantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrAtHash)
+			upstreamtest.WantRefusal(t, err, outcome.IdentityInvalid, oidc.ErrAtHash)
 		}
 	}
 }
@@ -361,8 +362,8 @@ func TestKeySetRefresh(t *testing.T) {
 	clk := newClock()
 	ks := oidc.NewKeySet(oidc.KeySetConfig{URL: srv.URL, HTTPClient: srv.Client(), Now: clk.Now, Refresh: time.Hour})
 	get := func() error { _, err := ks.Key(t.Context(), "k1"); return err }
-	must(t, get())
-	must(t, get())
+	upstreamtest.Must(t, get())
+	upstreamtest.Must(t, get())
 	if n := fetches.Load(); n != 1 {
 		t.Fatalf("%d fetches, want 1", n)
 	}
@@ -374,13 +375,13 @@ func TestKeySetRefresh(t *testing.T) {
 	if n := fetches.Load(); n != 2 {
 		t.Fatalf("%d fetches, want 2 (the scheduled refresh)", n)
 	}
-	must(t, get()) // within MinRefetch of the failure: no fetch
+	upstreamtest.Must(t, get()) // within MinRefetch of the failure: no fetch
 	if n := fetches.Load(); n != 2 {
 		t.Fatalf("%d fetches, want still 2", n)
 	}
 	failing.Store(0)
 	clk.Advance(time.Minute)
-	must(t, get())
+	upstreamtest.Must(t, get())
 	if n := fetches.Load(); n != 3 {
 		t.Fatalf("%d fetches, want 3 (the retried refresh)", n)
 	}
