@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -254,10 +255,9 @@ func (c *clientRotateSecretCmd) Run(e *env) error {
 	return nil
 }
 
-type clientDisableCmd struct{ clientIDArg }
-
-// Run disables the client.
-func (c *clientDisableCmd) Run(e *env) error {
+// changeClient runs one state change on a run-time client: open the
+// store, refuse config-owned clients, act, and print what happened.
+func (c *clientIDArg) changeClient(e *env, act func(ctx context.Context, st store.Store, rec *audit.Recorder, id, actor string) error, done string) error {
 	cdb, err := c.openClients(e)
 	if err != nil {
 		return err
@@ -266,49 +266,33 @@ func (c *clientDisableCmd) Run(e *env) error {
 	if err := cdb.refuseDeclared(e, c.ID); err != nil {
 		return err
 	}
-	if err := clients.Disable(e.ctx, cdb.db, cdb.rec, c.ID, cliActor); err != nil {
+	if err := act(e.ctx, cdb.db, cdb.rec, c.ID, cliActor); err != nil {
 		return clientFailure(e, err, nil)
 	}
-	fmt.Fprintf(e.stdout, "Client %s is disabled: its sign-in and token requests are refused. `sallyport client enable %s` undoes it.\n", c.ID, c.ID)
+	fmt.Fprintln(e.stdout, done)
 	return nil
+}
+
+type clientDisableCmd struct{ clientIDArg }
+
+// Run disables the client.
+func (c *clientDisableCmd) Run(e *env) error {
+	return c.changeClient(e, clients.Disable, fmt.Sprintf(
+		"Client %s is disabled: its sign-in and token requests are refused. `sallyport client enable %s` undoes it.", c.ID, c.ID))
 }
 
 type clientEnableCmd struct{ clientIDArg }
 
 // Run enables the client.
 func (c *clientEnableCmd) Run(e *env) error {
-	cdb, err := c.openClients(e)
-	if err != nil {
-		return err
-	}
-	defer cdb.db.Close()
-	if err := cdb.refuseDeclared(e, c.ID); err != nil {
-		return err
-	}
-	if err := clients.Enable(e.ctx, cdb.db, cdb.rec, c.ID, cliActor); err != nil {
-		return clientFailure(e, err, nil)
-	}
-	fmt.Fprintf(e.stdout, "Client %s is enabled.\n", c.ID)
-	return nil
+	return c.changeClient(e, clients.Enable, fmt.Sprintf("Client %s is enabled.", c.ID))
 }
 
 type clientDeleteCmd struct{ clientIDArg }
 
 // Run deletes the client.
 func (c *clientDeleteCmd) Run(e *env) error {
-	cdb, err := c.openClients(e)
-	if err != nil {
-		return err
-	}
-	defer cdb.db.Close()
-	if err := cdb.refuseDeclared(e, c.ID); err != nil {
-		return err
-	}
-	if err := clients.Delete(e.ctx, cdb.db, cdb.rec, c.ID, cliActor); err != nil {
-		return clientFailure(e, err, nil)
-	}
-	fmt.Fprintf(e.stdout, "Client %s is deleted, with its codes, tokens and consents.\n", c.ID)
-	return nil
+	return c.changeClient(e, clients.Delete, fmt.Sprintf("Client %s is deleted, with its codes, tokens and consents.", c.ID))
 }
 
 // Help adds examples to `client create --help`.
