@@ -37,22 +37,11 @@ type clientDB struct {
 	rec *audit.Recorder
 }
 
-// openClients opens the configured database. It refuses a schema that is
-// not current rather than migrating it: that is `migrate`'s (or `serve`'s)
-// decision, taken with the binary that will run against it.
+// openClients opens the configured database for a client verb.
 func (f configFlag) openClients(e *env) (*clientDB, error) {
-	settings, log, err := f.loadWithLogger(e.stderr)
+	_, _, db, err := f.openCurrentStore(e)
 	if err != nil {
 		return nil, err
-	}
-	db, err := sqlstore.Open(e.ctx, sqlstore.Config{URL: settings.Database, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	current, err := db.SchemaCurrent(e.ctx)
-	if err != nil || !current {
-		db.Close()
-		return nil, errors.Join(errors.New("the database schema is not current: run `sallyport migrate` with the same --config first"), err)
 	}
 	return &clientDB{db: db, rec: audit.New(audit.Config{})}, nil
 }

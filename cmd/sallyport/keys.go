@@ -11,7 +11,6 @@ import (
 	"github.com/sallyport/sallyport/internal/op/keys"
 	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/secret"
-	"github.com/sallyport/sallyport/internal/store/sqlstore"
 )
 
 // keysCmd groups the signing-key verbs. They act on the configured
@@ -23,17 +22,9 @@ type keysCmd struct {
 
 // openKeys opens the store and the key manager for a keys verb.
 func (f configFlag) openKeys(e *env) (*keys.Manager, func(), error) {
-	settings, log, err := f.loadWithLogger(e.stderr)
+	settings, log, db, err := f.openCurrentStore(e)
 	if err != nil {
 		return nil, nil, err
-	}
-	db, err := sqlstore.Open(e.ctx, sqlstore.Config{URL: settings.Database, Logger: log})
-	if err != nil {
-		return nil, nil, err
-	}
-	if current, err := db.SchemaCurrent(e.ctx); err != nil || !current {
-		db.Close()
-		return nil, nil, errors.Join(errors.New("the database schema is not current: run `sallyport migrate` with the same --config first"), err)
 	}
 	ring, err := secret.Load(settings.EncryptionKey, settings.DatabaseIsDefaultSQLite(), config.DefaultDataDir, log)
 	if err != nil {

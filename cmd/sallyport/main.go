@@ -135,6 +135,26 @@ func (f configFlag) loadWithLogger(w io.Writer) (*sallyport.Settings, *slog.Logg
 	return settings, telemetry.NewLogger(w, level, settings.Log.Format), nil
 }
 
+// openCurrentStore loads the settings and opens the configured database
+// for an admin verb. It refuses a schema that is not current rather than
+// migrating it: that is `migrate`'s (or `serve`'s) decision, taken with the
+// binary that will run against it.
+func (f configFlag) openCurrentStore(e *env) (*sallyport.Settings, *slog.Logger, *sqlstore.DB, error) {
+	settings, log, err := f.loadWithLogger(e.stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db, err := sqlstore.Open(e.ctx, sqlstore.Config{URL: settings.Database, Logger: log})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if current, err := db.SchemaCurrent(e.ctx); err != nil || !current {
+		db.Close()
+		return nil, nil, nil, errors.Join(errors.New("the database schema is not current: run `sallyport migrate` with the same --config first"), err)
+	}
+	return settings, log, db, nil
+}
+
 type serveCmd struct {
 	configFlag
 	NoMigrate       bool          `name:"no-migrate" help:"Do not migrate the database at start; refuse to start unless its schema is current."`
