@@ -97,7 +97,7 @@ type Server struct {
 
 // New opens the database, migrates it (unless told not to), loads the
 // encryption key ring and builds the HTTP handler.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	settings := cfg.Settings
 	if settings == nil {
 		settings = DefaultSettings()
@@ -133,35 +133,34 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
+	defer func() {
+		if err != nil { // every failure below leaves nothing open
+			db.Close()
+		}
+	}()
 	if cfg.SkipMigrations {
 		current, err := db.SchemaCurrent(ctx)
 		if err != nil || !current {
-			db.Close()
 			return nil, errors.Join(errors.New("sallyport: the database schema is not current: run `sallyport migrate` or start without --no-migrate"), err)
 		}
 	} else if _, err := db.Migrate(ctx); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
 	issuer, err := url.Parse(settings.Issuer)
 	if err != nil { // Validate already refused this; keep the check local anyway
-		db.Close()
 		return nil, fmt.Errorf("sallyport: issuer: %w", err)
 	}
 	registry := telemetry.NewRegistry()
 	recorder := audit.New(audit.Config{Now: now})
 	signingKeys := keys.New(keys.Config{Store: db, Keys: ring, Audit: recorder, Now: now, Logger: log})
 	if err := signingKeys.Ensure(ctx); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("sallyport: signing keys: %w", err)
 	}
 	if err := signin.SyncConfig(ctx, db, ring, recorder, settings.Connections, newID); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 	if err := clients.SyncConfig(ctx, db, recorder, settings.Clients, now()); err != nil {
-		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 	var limiter ratelimit.Limiter
@@ -185,7 +184,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:     log,
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 	for _, c := range settings.Connections {
@@ -199,7 +197,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		SignIn:   svc,
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
