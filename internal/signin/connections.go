@@ -95,11 +95,6 @@ var kindDisplayNames = map[string]string{
 	config.KindGitHub: "GitHub", config.KindApple: "Apple", config.KindFacebook: "Facebook", config.KindGitLab: "GitLab",
 }
 
-// trustEmailDefault is each kind's default for linking on a verified email:
-// no kind links silently by default (DESIGN §7: self-hosted IdPs only when
-// the connection says so; social ones need the person to prove the account).
-func trustEmailDefault(kind string) bool { return false }
-
 // SyncConfig creates or updates the global connections declared in the
 // configuration file, all active, and disables config-declared connections
 // that are no longer in it. It runs in one transaction with an audit event
@@ -153,7 +148,10 @@ func syncOne(ctx context.Context, q store.Queries, keys *secret.KeyRing, rec *au
 	if d.Kind == config.KindApple {
 		secretValue = d.PrivateKey
 	}
-	trust := trustEmailDefault(d.Kind)
+	// No kind links on a verified email by default (DESIGN §7: self-hosted
+	// IdPs only when the connection says so; social ones need the person
+	// to prove the account).
+	trust := false
 	if d.TrustEmailForLinking != nil {
 		trust = *d.TrustEmailForLinking
 	}
