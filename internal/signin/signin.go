@@ -399,7 +399,9 @@ func (s *Service) refused(ctx context.Context, r *http.Request, typ string, err 
 		s.log.Error("sign-in failed", "type", typ, "connection", c.Slug, "err", err)
 	}
 	ip := s.audit.ClientIP(r)
-	werr := s.store.Tx(context.WithoutCancel(ctx), func(q store.Queries) error {
+	// A browser that gave up must not take the audit event with it.
+	ctx = context.WithoutCancel(ctx)
+	werr := s.store.Tx(ctx, func(q store.Queries) error {
 		return s.audit.Record(ctx, q, audit.Event{Type: typ, Outcome: oe.Code, ConnectionID: c.ID, IP: ip, UserAgent: r.UserAgent(), Detail: detail})
 	})
 	if werr != nil {
