@@ -105,22 +105,36 @@ func checkOneWinner(t *testing.T, what string, errs []error, loser ...error) int
 	return winner
 }
 
+// raceOnce runs racers concurrent consumptions of one record: exactly one
+// may win, and every other must fail with one of refusals. The winner gets
+// want; with losersHoldRecord, so does every loser that got ErrConsumed
+// (a replayed code or refresh token carries the grant to revoke).
+func raceOnce[T any](t *testing.T, what string, consume func() (T, error), want T, losersHoldRecord bool, refusals ...error) {
+	t.Helper()
+	got := make([]T, racers)
+	errs := race(racers, func(i int) error {
+		var err error
+		got[i], err = consume()
+		return err
+	})
+	w := checkOneWinner(t, what, errs, refusals...)
+	for i := range racers {
+		if i == w || (losersHoldRecord && errors.Is(errs[i], store.ErrConsumed)) {
+			diff(t, fmt.Sprintf("%s racer %d (err %v)", what, i, errs[i]), want, got[i])
+		}
+	}
+}
+
 func testRaceConsumeLoginFlow(t *testing.T, s store.Store) {
 	conn := mkConn(t, s, "google", "")
 	warm(t, s, racers)
 	for round := range rounds {
 		f := mkFlow(t, s, fmt.Sprint(round), conn.ID, at(10*time.Minute))
-		got := make([]store.LoginFlow, racers)
-		errs := race(racers, func(i int) error {
-			var err error
-			got[i], err = s.ConsumeLoginFlow(ctx, f.IDHash, at(time.Second))
-			return err
-		})
-		if w := checkOneWinner(t, "ConsumeLoginFlow", errs, store.ErrNotFound); w >= 0 {
-			want := f
-			want.ConsumedAt = at(time.Second)
-			diff(t, "the winning ConsumeLoginFlow", want, got[w])
-		}
+		want := f
+		want.ConsumedAt = at(time.Second)
+		raceOnce(t, "ConsumeLoginFlow", func() (store.LoginFlow, error) {
+			return s.ConsumeLoginFlow(ctx, f.IDHash, at(time.Second))
+		}, want, false, store.ErrNotFound)
 	}
 }
 
@@ -131,23 +145,13 @@ func testRaceConsumeAuthCode(t *testing.T, s store.Store) {
 	for round := range rounds {
 		g := grant(fmt.Sprint("grant-", round), app.ID, user.ID)
 		c := mkCode(t, s, fmt.Sprint(round), g, at(time.Minute))
-		got := make([]store.AuthCode, racers)
-		errs := race(racers, func(i int) error {
-			var err error
-			got[i], err = s.ConsumeAuthCode(ctx, c.CodeHash, at(time.Second))
-			return err
-		})
-		checkOneWinner(t, "ConsumeAuthCode", errs, store.ErrConsumed)
+		want := c
+		want.ConsumedAt = at(time.Second)
 		// Winner and losers alike hold the code, so a loser can revoke
 		// the grant the winner received.
-		for i := range racers {
-			if errs[i] != nil && !errors.Is(errs[i], store.ErrConsumed) {
-				continue
-			}
-			want := c
-			want.ConsumedAt = at(time.Second)
-			diff(t, fmt.Sprintf("ConsumeAuthCode racer %d (err %v)", i, errs[i]), want, got[i])
-		}
+		raceOnce(t, "ConsumeAuthCode", func() (store.AuthCode, error) {
+			return s.ConsumeAuthCode(ctx, c.CodeHash, at(time.Second))
+		}, want, true, store.ErrConsumed)
 	}
 }
 
@@ -156,17 +160,11 @@ func testRaceConsumeInvitation(t *testing.T, s store.Store) {
 	warm(t, s, racers)
 	for round := range rounds {
 		inv := mkInvitation(t, s, org.ID, fmt.Sprintf("dan%d@acme.com", round), at(time.Hour))
-		got := make([]store.Invitation, racers)
-		errs := race(racers, func(i int) error {
-			var err error
-			got[i], err = s.ConsumeInvitation(ctx, inv.ID, at(time.Second))
-			return err
-		})
-		if w := checkOneWinner(t, "ConsumeInvitation", errs, store.ErrConsumed); w >= 0 {
-			want := inv
-			want.ConsumedAt = at(time.Second)
-			diff(t, "the winning ConsumeInvitation", want, got[w])
-		}
+		want := inv
+		want.ConsumedAt = at(time.Second)
+		raceOnce(t, "ConsumeInvitation", func() (store.Invitation, error) {
+			return s.ConsumeInvitation(ctx, inv.ID, at(time.Second))
+		}, want, false, store.ErrConsumed)
 	}
 }
 
@@ -175,19 +173,13 @@ func testRaceConsumeAuthzRequest(t *testing.T, s store.Store) {
 	warm(t, s, racers)
 	for round := range rounds {
 		r := mkAuthzRequest(t, s, fmt.Sprint("req-", round), app.ID, at(10*time.Minute))
-		got := make([]store.AuthzRequest, racers)
-		errs := race(racers, func(i int) error {
-			var err error
-			got[i], err = s.ConsumeAuthzRequest(ctx, r.ID, at(time.Second))
-			return err
-		})
+		want := r
+		want.ConsumedAt = at(time.Second)
 		// The contract names no error for a second consumption; either
 		// sentinel is a refusal.
-		if w := checkOneWinner(t, "ConsumeAuthzRequest", errs, store.ErrNotFound, store.ErrConsumed); w >= 0 {
-			want := r
-			want.ConsumedAt = at(time.Second)
-			diff(t, "the winning ConsumeAuthzRequest", want, got[w])
-		}
+		raceOnce(t, "ConsumeAuthzRequest", func() (store.AuthzRequest, error) {
+			return s.ConsumeAuthzRequest(ctx, r.ID, at(time.Second))
+		}, want, false, store.ErrNotFound, store.ErrConsumed)
 	}
 }
 
@@ -198,21 +190,11 @@ func testRaceRotateRefreshToken(t *testing.T, s store.Store) {
 	for round := range rounds {
 		g := grant(fmt.Sprint("grant-", round), app.ID, user.ID)
 		r := mkRefresh(t, s, fmt.Sprint(round), g, at(time.Hour))
-		got := make([]store.RefreshToken, racers)
-		errs := race(racers, func(i int) error {
-			var err error
-			got[i], err = s.RotateRefreshToken(ctx, r.TokenHash, at(time.Second))
-			return err
-		})
-		checkOneWinner(t, "RotateRefreshToken", errs, store.ErrConsumed)
-		for i := range racers {
-			if errs[i] != nil && !errors.Is(errs[i], store.ErrConsumed) {
-				continue
-			}
-			want := r
-			want.RotatedAt = at(time.Second)
-			diff(t, fmt.Sprintf("RotateRefreshToken racer %d (err %v)", i, errs[i]), want, got[i])
-		}
+		want := r
+		want.RotatedAt = at(time.Second)
+		raceOnce(t, "RotateRefreshToken", func() (store.RefreshToken, error) {
+			return s.RotateRefreshToken(ctx, r.TokenHash, at(time.Second))
+		}, want, true, store.ErrConsumed)
 	}
 }
 
