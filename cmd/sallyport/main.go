@@ -49,6 +49,7 @@ type cli struct {
 	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Check a configuration file and print every problem found, or ok."`
 	Client      clientCmd      `cmd:"" help:"Manage the apps (OAuth clients) that sign people in through Sallyport."`
 	Keys        keysCmd        `cmd:"" help:"Manage the keys Sallyport signs tokens with: list, rotate."`
+	Demo        demoCmd        `cmd:"" help:"Run Sallyport with a demo identity provider and a demo app on 127.0.0.1, no accounts needed; Ctrl-C stops it."`
 	Bench       benchCmd       `cmd:"" help:"Load-test a running Sallyport: full federated sign-ins from many browsers at once."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
