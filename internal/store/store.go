@@ -491,6 +491,10 @@ type Queries interface {
 	// (old, ErrConsumed) when it was already rotated or revoked (reuse),
 	// ErrNotFound when missing or expired.
 	RotateRefreshToken(ctx context.Context, tokenHash []byte, now time.Time) (RefreshToken, error)
+	// GetRefreshToken returns the token whether or not it was rotated or
+	// revoked (RFC 7009 revocation must learn which client owns it before
+	// acting); ErrNotFound when missing or expired. It changes nothing.
+	GetRefreshToken(ctx context.Context, tokenHash []byte, now time.Time) (RefreshToken, error)
 	RevokeRefreshToken(ctx context.Context, tokenHash []byte, now time.Time) error
 	// RevokeGrant revokes every access and refresh token of a grant.
 	RevokeGrant(ctx context.Context, grantID string, now time.Time) error

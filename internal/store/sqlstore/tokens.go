@@ -228,6 +228,11 @@ const (
 
 	getRefreshTokenSQL = `SELECT ` + refreshTokenCols + ` FROM refresh_tokens WHERE token_hash = $1`
 
+	// Unlike getRefreshTokenSQL (reuse detection, where a late replay of a
+	// spent token still counts), an expired token is simply gone here.
+	getUnexpiredRefreshTokenSQL = `SELECT ` + refreshTokenCols + ` FROM refresh_tokens
+	WHERE token_hash = $1 AND expires_at > $2`
+
 	// COALESCE keeps the first revocation time.
 	revokeRefreshTokenSQL = `UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE token_hash = $2`
 
@@ -271,6 +276,16 @@ func (q queries) RotateRefreshToken(ctx context.Context, tokenHash []byte, now t
 		return t, fmt.Errorf("sqlstore: rotate refresh token: %w", store.ErrConsumed)
 	}
 	return store.RefreshToken{}, fmt.Errorf("sqlstore: rotate refresh token: expired: %w", store.ErrNotFound)
+}
+
+// GetRefreshToken returns an unexpired refresh token whatever its rotation
+// or revocation state, so revocation can check the client that owns it.
+func (q queries) GetRefreshToken(ctx context.Context, tokenHash []byte, now time.Time) (store.RefreshToken, error) {
+	t, err := scanRefreshToken(q.r.QueryRowContext(ctx, getUnexpiredRefreshTokenSQL, tokenHash, ms(now)).Scan)
+	if err != nil {
+		return store.RefreshToken{}, fmt.Errorf("sqlstore: get refresh token: %w", mapErr(err))
+	}
+	return t, nil
 }
 
 // RevokeRefreshToken revokes one refresh token; ErrNotFound when it does not

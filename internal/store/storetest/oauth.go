@@ -13,6 +13,7 @@ var oauthTests = []subtest{
 	{"AuthCodes", testAuthCodes},
 	{"AccessTokens", testAccessTokens},
 	{"RefreshTokens", testRefreshTokens},
+	{"GetRefreshToken", testGetRefreshToken},
 	{"RefreshReuseRevokesGrant", testRefreshReuseRevokesGrant},
 	{"Consents", testConsents},
 }
@@ -284,6 +285,61 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	orphan := rev
 	orphan.TokenHash, orphan.Grant.UserID = store.HashToken("orphan"), "no-such-user"
 	wantConflict(t, s.CreateRefreshToken(ctx, &orphan), "CreateRefreshToken for a missing user")
+}
+
+// GetRefreshToken is the look-up behind RFC 7009 revocation: it answers
+// with the record in every state but expired, and changes nothing.
+func testGetRefreshToken(t *testing.T, s store.Store) {
+	g := fullGrant(t, s, "grant-1")
+	bareGrant := store.Grant{GrantID: "grant-2", ClientID: g.ClientID, UserID: g.UserID, AuthTime: at(0)}
+	live := mkRefresh(t, s, "live", g, at(time.Hour))
+	rotated := mkRefresh(t, s, "rotated", g, at(time.Hour))
+	revoked := mkRefresh(t, s, "revoked", bareGrant, at(time.Hour))
+
+	got, err := s.GetRefreshToken(ctx, live.TokenHash, at(time.Minute))
+	ok(t, err, "GetRefreshToken(live)")
+	diff(t, "GetRefreshToken(live)", live, got)
+	// The look-up neither rotates nor spends the token.
+	got, err = s.GetRefreshToken(ctx, live.TokenHash, at(time.Minute))
+	ok(t, err, "GetRefreshToken(live) twice")
+	diff(t, "GetRefreshToken(live) twice", live, got)
+	_, err = s.RotateRefreshToken(ctx, live.TokenHash, at(2*time.Minute))
+	ok(t, err, "RotateRefreshToken after GetRefreshToken")
+
+	_, err = s.RotateRefreshToken(ctx, rotated.TokenHash, at(time.Minute))
+	ok(t, err, "RotateRefreshToken")
+	got, err = s.GetRefreshToken(ctx, rotated.TokenHash, at(2*time.Minute))
+	ok(t, err, "GetRefreshToken(rotated)")
+	want := rotated
+	want.RotatedAt = at(time.Minute)
+	diff(t, "GetRefreshToken(rotated)", want, got)
+
+	ok(t, s.RevokeRefreshToken(ctx, revoked.TokenHash, at(time.Minute)), "RevokeRefreshToken")
+	got, err = s.GetRefreshToken(ctx, revoked.TokenHash, at(2*time.Minute))
+	ok(t, err, "GetRefreshToken(revoked)")
+	want = revoked
+	want.RevokedAt = at(time.Minute)
+	diff(t, "GetRefreshToken(revoked)", want, got)
+
+	// Expiry is exclusive, as for every other token: at ExpiresAt the token
+	// is gone, whatever its state.
+	for _, r := range []store.RefreshToken{live, rotated, revoked} {
+		_, err = s.GetRefreshToken(ctx, r.TokenHash, r.ExpiresAt.Add(-time.Millisecond))
+		ok(t, err, "GetRefreshToken a millisecond before expiry")
+		_, err = s.GetRefreshToken(ctx, r.TokenHash, r.ExpiresAt)
+		wantNotFound(t, err, "GetRefreshToken at expiry")
+	}
+	_, err = s.GetRefreshToken(ctx, store.HashToken("no such token"), Now)
+	wantNotFound(t, err, "GetRefreshToken(missing)")
+
+	// Inside a transaction it sees the transaction's own writes.
+	ok(t, s.Tx(ctx, func(q store.Queries) error {
+		r := mkRefresh(t, q, "in tx", bareGrant, at(time.Hour))
+		got, err := q.GetRefreshToken(ctx, r.TokenHash, Now)
+		ok(t, err, "GetRefreshToken inside Tx")
+		diff(t, "GetRefreshToken inside Tx", r, got)
+		return nil
+	}), "Tx")
 }
 
 // The OP's reuse detection: a rotated refresh token presented again hands
