@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -161,6 +162,7 @@ type serveCmd struct {
 	configFlag
 	NoMigrate       bool          `name:"no-migrate" help:"Do not migrate the database at start; refuse to start unless its schema is current."`
 	ShutdownTimeout time.Duration `default:"30s" help:"How long in-flight requests may take to finish after SIGINT or SIGTERM."`
+	CPUProfile      string        `name:"cpu-profile" placeholder:"FILE" help:"Profile the CPU for the whole run and write the profile (go tool pprof) to FILE at shutdown; for load tests."`
 }
 
 // Run serves until the context is cancelled (SIGINT or SIGTERM), then lets
@@ -169,6 +171,13 @@ func (c *serveCmd) Run(e *env) error {
 	settings, log, err := c.loadWithLogger(e.stderr)
 	if err != nil {
 		return err
+	}
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop() // after the server has stopped: the profile covers every request
 	}
 	srv, err := sallyport.New(e.ctx, sallyport.Config{Settings: settings, Logger: log, SkipMigrations: c.NoMigrate})
 	if err != nil {
@@ -208,6 +217,23 @@ func (c *serveCmd) Run(e *env) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startCPUProfile starts profiling into a new file; stop ends it and
+// closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 type migrateCmd struct {
