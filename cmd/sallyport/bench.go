@@ -1,16 +1,172 @@
 package main
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/sallyport/sallyport/internal/loadgen"
+)
 
 // benchCmd groups the load-test verbs: they drive a running Sallyport the
-// way browsers and apps do and report how fast it answers.
+// way browsers and apps do and report how fast it answers. A run is
+//
+//	sallyport bench config > bench.yaml
+//	sallyport serve --config bench.yaml &
+//	sallyport bench login -c 32 -d 30s
 type benchCmd struct {
-	Login benchLoginCmd `cmd:"" help:"Drive full federated sign-ins against a running Sallyport and print sign-ins per second and latency."`
+	Login  benchLoginCmd  `cmd:"" help:"Drive full federated sign-ins against a running Sallyport (started with the configuration from bench config) and print sign-ins per second and latency. Exits non-zero if any sign-in failed."`
+	Config benchConfigCmd `cmd:"" help:"Print a Sallyport configuration for bench login: the bench upstream connection, the bench app without consent, rate limits off."`
 }
 
-type benchLoginCmd struct{}
+// benchTarget are the flags bench config and bench login must agree on.
+type benchTarget struct {
+	Sallyport   string `default:"http://127.0.0.1:8080" placeholder:"URL" help:"Sallyport's issuer URL (it listens on its host:port)."`
+	Upstream    string `default:"127.0.0.1:9000" placeholder:"HOST:PORT" help:"Where bench login runs the upstream identity provider; Sallyport's configuration names it."`
+	UpstreamAlg string `default:"ES256" enum:"ES256,RS256" help:"The upstream's ID-token signing algorithm (ES256 leaves more of a shared CPU to Sallyport than RS256)."`
+}
 
-// Run is not built yet; the load generator lands in internal/loadgen.
+func (t benchTarget) validate() error {
+	host, _, err := net.SplitHostPort(t.Upstream)
+	if err != nil || host == "" || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
+		return fmt.Errorf("--upstream %q: want an IP address and a port, like 127.0.0.1:9000, because it becomes the upstream's issuer", t.Upstream)
+	}
+	if !strings.HasPrefix(t.Sallyport, "http://") && !strings.HasPrefix(t.Sallyport, "https://") {
+		return fmt.Errorf("--sallyport %q: want Sallyport's issuer URL, like http://127.0.0.1:8080", t.Sallyport)
+	}
+	return nil
+}
+
+type benchConfigCmd struct {
+	benchTarget
+	Database string `default:"sqlite:./bench-data/sallyport.db" placeholder:"URL" help:"Sallyport's database: sqlite:FILE or postgres://… (start each run on a fresh one)."`
+}
+
+// Run prints the configuration; it makes a new encryption key each time.
+func (c *benchConfigCmd) Run(e *env) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	settings, err := loadgen.Setup{
+		Issuer:         strings.TrimSuffix(c.Sallyport, "/"),
+		Database:       c.Database,
+		UpstreamIssuer: loadgen.UpstreamIssuer(c.Upstream),
+		UpstreamAlg:    c.UpstreamAlg,
+	}.Settings()
+	if err != nil {
+		return err
+	}
+	return loadgen.WriteSettings(e.stdout, settings)
+}
+
+type benchLoginCmd struct {
+	benchTarget
+	Browsers     int           `short:"c" default:"32" help:"Browsers signing in at once; each starts its next sign-in when the last one ends."`
+	Duration     time.Duration `short:"d" default:"30s" help:"How long to measure."`
+	Users        int           `default:"100" help:"Upstream users the sign-ins cycle through (login_hint)."`
+	Warmup       bool          `default:"true" negatable:"" help:"Before measuring, sign every user in once (Sallyport creates them, fetches the upstream's keys) and report that apart."`
+	SallyportPID int           `name:"sallyport-pid" placeholder:"PID" help:"Sallyport's process id: report its CPU time per sign-in (Linux, from /proc)."`
+}
+
+// Run starts the upstream, warms up, measures, and prints the figures.
+// Any failed sign-in, warm-up included, makes the exit status 1.
 func (c *benchLoginCmd) Run(e *env) error {
-	return errors.New("bench login: not built yet")
+	if err := c.validate(); err != nil {
+		return err
+	}
+	if c.Browsers < 1 || c.Duration <= 0 || c.Users < 1 {
+		return errors.New("--browsers, --duration and --users must be positive")
+	}
+	issuer := strings.TrimSuffix(c.Sallyport, "/")
+	ln, err := net.Listen("tcp", c.Upstream)
+	if err != nil {
+		return fmt.Errorf("the upstream cannot listen: %w", err)
+	}
+	up, err := loadgen.StartUpstream(loadgen.UpstreamConfig{
+		Listener: ln, ClientID: loadgen.DefaultUpstreamClientID, ClientSecret: loadgen.DefaultUpstreamClientSecret,
+		CallbackURL: loadgen.CallbackURL(issuer), Users: c.Users, Alg: c.UpstreamAlg,
+	})
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+
+	l, err := loadgen.New(e.ctx, loadgen.Config{
+		Issuer: issuer, ClientID: loadgen.DefaultClientID, ClientSecret: loadgen.DefaultClientSecret,
+		RedirectURI: loadgen.DefaultRedirectURI, Connection: loadgen.DefaultConnection, Users: c.Users,
+	})
+	if err != nil {
+		return fmt.Errorf("%w (is `sallyport serve` running with the configuration from `sallyport bench config`?)", err)
+	}
+	defer l.Close()
+	fmt.Fprintf(e.stdout, "sallyport  %s, connection %s\nupstream   %s (%s), %d users\n",
+		issuer, loadgen.DefaultConnection, up.Issuer(), c.UpstreamAlg, c.Users)
+
+	failed := 0
+	if c.Warmup {
+		r, err := l.Run(e.ctx, loadgen.Phase{Browsers: c.Browsers, SignIns: c.Users})
+		if err != nil {
+			return err
+		}
+		failed += r.Failed()
+		fmt.Fprintf(e.stdout, "warm-up    %d verified, %d failed in %.1fs\n", r.SignIns, r.Failed(), r.Elapsed.Seconds())
+		for k, n := range r.Errors {
+			fmt.Fprintf(e.stdout, "error      %d× %s (e.g. %s)\n", n, k, r.Samples[k])
+		}
+	}
+	if e.ctx.Err() != nil {
+		return silentExit(1)
+	}
+
+	var spBefore, meBefore time.Duration
+	if c.SallyportPID != 0 {
+		if spBefore, err = loadgen.ProcessCPU(c.SallyportPID); err != nil {
+			return err
+		}
+	}
+	meBefore, meErr := loadgen.ProcessCPU(0)
+	r, err := l.Run(e.ctx, loadgen.Phase{Browsers: c.Browsers, Duration: c.Duration})
+	if err != nil {
+		return err
+	}
+	spAfter, spErr := time.Duration(0), error(nil)
+	if c.SallyportPID != 0 {
+		spAfter, spErr = loadgen.ProcessCPU(c.SallyportPID)
+	}
+	meAfter, meErr2 := loadgen.ProcessCPU(0)
+
+	if err := r.WriteReport(e.stdout); err != nil {
+		return err
+	}
+	if c.SallyportPID != 0 {
+		if spErr != nil {
+			return spErr
+		}
+		writeCPU(e, "sallyport", spAfter-spBefore, r)
+	}
+	if meErr == nil && meErr2 == nil {
+		writeCPU(e, "bench", meAfter-meBefore, r) // browsers, app and upstream
+	}
+	failed += r.Failed()
+	if e.ctx.Err() != nil {
+		fmt.Fprintln(e.stdout, "interrupted: the figures cover the time until then")
+		return silentExit(1)
+	}
+	if failed > 0 || r.SignIns == 0 {
+		return silentExit(1)
+	}
+	return nil
+}
+
+// writeCPU prints a process's CPU time over the measured phase: in all,
+// as a share of one core, and per verified sign-in.
+func writeCPU(e *env, who string, cpu time.Duration, r loadgen.Result) {
+	perSignIn := 0.0
+	if r.SignIns > 0 {
+		perSignIn = float64(cpu) / float64(time.Millisecond) / float64(r.SignIns)
+	}
+	fmt.Fprintf(e.stdout, "cpu        %-9s %.2fs (%.0f%% of one core), %.2f ms per sign-in\n",
+		who, cpu.Seconds(), 100*cpu.Seconds()/r.Elapsed.Seconds(), perSignIn)
 }

@@ -1,0 +1,80 @@
+#!/bin/sh
+# bench-login.sh runs `sallyport bench login` against a fresh Sallyport on
+# SQLite and then on PostgreSQL, each in its own process with a CPU profile,
+# and prints the figures and the profile's top functions.
+#
+#   scripts/bench-login.sh [sqlite] [postgres]      (both by default)
+#
+# Environment: BROWSERS (32), DURATION (30s), USERS (100),
+# PG (postgres://postgres@127.0.0.1:5432; the script creates and drops a
+# database bench_<pid> there with psql), OUT (./bench-out: configs,
+# databases, logs and profiles are kept there).
+set -eu
+
+BROWSERS=${BROWSERS:-32}
+DURATION=${DURATION:-30s}
+USERS=${USERS:-100}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+OUT=${OUT:-./bench-out}
+SALLYPORT=http://127.0.0.1:8080
+UPSTREAM=127.0.0.1:9000
+
+cd "$(dirname "$0")/.."
+mkdir -p "$OUT"
+go build -o "$OUT/sallyport" ./cmd/sallyport
+bin=$OUT/sallyport
+
+server=
+cleanup() {
+	if [ -n "$server" ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+}
+trap cleanup EXIT INT TERM
+
+# run NAME DATABASE: one measured run.
+run() {
+	name=$1 database=$2
+	echo "== $name: $BROWSERS browsers for $DURATION"
+	"$bin" bench config --sallyport "$SALLYPORT" --upstream "$UPSTREAM" --database "$database" > "$OUT/$name.yaml"
+	"$bin" serve --config "$OUT/$name.yaml" --cpu-profile "$OUT/$name.cpu.pprof" 2> "$OUT/$name.serve.log" &
+	server=$!
+	i=0
+	until curl -fs -o /dev/null "$SALLYPORT/readyz"; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$server" 2>/dev/null; then
+			echo "sallyport did not start; see $OUT/$name.serve.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	status=0
+	"$bin" bench login --sallyport "$SALLYPORT" --upstream "$UPSTREAM" \
+		-c "$BROWSERS" -d "$DURATION" --users "$USERS" --sallyport-pid "$server" || status=$?
+	kill -TERM "$server"
+	wait "$server" || true
+	server=
+	echo "-- where Sallyport's CPU went ($OUT/$name.cpu.pprof)"
+	go tool pprof -top -nodecount=25 "$bin" "$OUT/$name.cpu.pprof" 2>/dev/null | sed -n '1,32p'
+	return $status
+}
+
+targets=${*:-sqlite postgres}
+failed=0
+for t in $targets; do
+	case $t in
+	sqlite)
+		rm -f "$OUT"/sqlite.db*
+		run sqlite "sqlite:$OUT/sqlite.db" || failed=1
+		;;
+	postgres)
+		db=bench_$$
+		psql "$PG/postgres" -qc "CREATE DATABASE $db"
+		run postgres "$PG/$db?sslmode=disable" || failed=1
+		psql "$PG/postgres" -qc "DROP DATABASE $db"
+		;;
+	*)
+		echo "unknown target $t: want sqlite or postgres" >&2
+		exit 2
+		;;
+	esac
+done
+exit $failed
