@@ -41,7 +41,8 @@ func (t benchTarget) validate() error {
 
 type benchConfigCmd struct {
 	benchTarget
-	Database string `default:"sqlite:./bench-data/sallyport.db" placeholder:"URL" help:"Sallyport's database: sqlite:FILE or postgres://… (start each run on a fresh one)."`
+	Database   string `default:"sqlite:./bench-data/sallyport.db" placeholder:"URL" help:"Sallyport's database: sqlite:FILE or postgres://… (start each run on a fresh one)."`
+	IDTokenAlg string `name:"id-token-alg" enum:"RS256,ES256,EdDSA" default:"RS256" help:"The algorithm Sallyport signs the bench app's ID tokens with."`
 }
 
 // Run prints the configuration; it makes a new encryption key each time.
@@ -54,6 +55,7 @@ func (c *benchConfigCmd) Run(e *env) error {
 		Database:       c.Database,
 		UpstreamIssuer: loadgen.UpstreamIssuer(c.Upstream),
 		UpstreamAlg:    c.UpstreamAlg,
+		IDTokenAlg:     c.IDTokenAlg,
 	}.Settings()
 	if err != nil {
 		return err
@@ -112,8 +114,8 @@ func (c *benchLoginCmd) Run(e *env) error {
 		}
 		failed += r.Failed()
 		fmt.Fprintf(e.stdout, "warm-up    %d verified, %d failed in %.1fs\n", r.SignIns, r.Failed(), r.Elapsed.Seconds())
-		for k, n := range r.Errors {
-			fmt.Fprintf(e.stdout, "error      %d× %s (e.g. %s)\n", n, k, r.Samples[k])
+		if err := r.WriteErrors(e.stdout); err != nil {
+			return err
 		}
 	}
 	if e.ctx.Err() != nil {

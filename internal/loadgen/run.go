@@ -175,6 +175,12 @@ func (r Result) WriteReport(w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return r.WriteErrors(w)
+}
+
+// WriteErrors prints every kind of error, the most frequent first, with
+// one example each.
+func (r Result) WriteErrors(w io.Writer) error {
 	kinds := slices.Sorted(maps.Keys(r.Errors))
 	slices.SortStableFunc(kinds, func(a, b string) int { return r.Errors[b] - r.Errors[a] })
 	for _, k := range kinds {

@@ -46,6 +46,9 @@ type Setup struct {
 	// UpstreamAlg is the upstream's signing algorithm; empty means ES256,
 	// as in [UpstreamConfig].
 	UpstreamAlg string
+	// IDTokenAlg is the algorithm Sallyport signs the bench app's ID
+	// tokens with (RS256, ES256, EdDSA); empty means Sallyport's default.
+	IDTokenAlg string
 	// EncryptionKey is Sallyport's key ring (32 bytes, base64); empty
 	// makes a new random one.
 	EncryptionKey string
@@ -94,11 +97,12 @@ func (s Setup) Settings() (*config.Config, error) {
 		AllowedAlgs:  []string{alg},
 	}}
 	c.Clients = []config.Client{{
-		ID:           DefaultClientID,
-		Name:         "Bench app",
-		Secret:       DefaultClientSecret,
-		RedirectURIs: []string{DefaultRedirectURI},
-		SkipConsent:  true,
+		ID:                DefaultClientID,
+		Name:              "Bench app",
+		Secret:            DefaultClientSecret,
+		RedirectURIs:      []string{DefaultRedirectURI},
+		SkipConsent:       true,
+		IDTokenSigningAlg: s.IDTokenAlg,
 	}}
 	c.ApplyDefaults()
 	if problems := c.Validate(); len(problems) > 0 {
