@@ -168,11 +168,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		perMinute := settings.RateLimits.PerIPPerMinute
 		limiter = ratelimit.NewMemory(ratelimit.MemoryConfig{Rate: float64(perMinute), Burst: perMinute})
 	}
+	sessions := session.New(session.Config{Store: db, Now: now, Idle: time.Duration(settings.Sessions.Idle), Absolute: time.Duration(settings.Sessions.Absolute), Logger: log})
 	svc, err := signin.New(signin.Config{
 		Store:      db,
 		Keys:       ring,
 		Flows:      flow.New(flow.Config{Store: db, Keys: ring, Now: now, Logger: log}),
-		Sessions:   session.New(session.Config{Store: db, Now: now, Idle: time.Duration(settings.Sessions.Idle), Absolute: time.Duration(settings.Sessions.Absolute), Logger: log}),
+		Sessions:   sessions,
 		Audit:      recorder,
 		Limiter:    limiter,
 		Kinds:      providerKinds,
@@ -200,7 +201,26 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, fmt.Errorf("sallyport: %w", err)
 	}
 
-	ws.Handle("GET /oauth2/jwks", op.JWKSHandler(signingKeys, log))
+	ws.Handle("GET "+op.JWKSPath, op.JWKSHandler(signingKeys, log))
+	provider, err := op.New(op.Config{
+		Store:    db,
+		Keys:     signingKeys,
+		Sessions: sessions,
+		Audit:    recorder,
+		Upstream: svc,
+		Pages:    ws,
+		Limiter:  limiter,
+		Issuer:   issuer,
+		Registry: registry,
+		Now:      now,
+		NewID:    newID,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sallyport: %w", err)
+	}
+	provider.Register(ws)
+	svc.UseAuthorizations(provider)
 
 	s := &Server{settings: settings, log: log, now: now, db: db, ring: ring, signingKeys: signingKeys, registry: registry, web: ws}
 	s.startCleanup(cfg.CleanupInterval)

@@ -134,6 +134,11 @@ type BeginParams struct {
 	ReturnTo string
 	// AuthzRequestID is the pending /oauth2/authorize request, if any.
 	AuthzRequestID string
+	// Pending, when set, is a new pending /oauth2/authorize request to
+	// store in the same transaction as the flow (its ID becomes
+	// AuthzRequestID): an app's sign-in that goes straight to an upstream
+	// costs one write, not two.
+	Pending *store.AuthzRequest
 	// OrgID is the org the sign-in was routed to, if any.
 	OrgID string
 	// LoginHint is passed upstream as login_hint.
@@ -226,7 +231,18 @@ func (m *Manager) Begin(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			return upstream.AuthRequest{}, fmt.Errorf("flow: seal provider state: %w", err)
 		}
 	}
-	if err := m.store.CreateLoginFlow(ctx, &f); err != nil {
+	if p.Pending != nil {
+		f.AuthzRequestID = p.Pending.ID
+		err = m.store.Tx(ctx, func(q store.Queries) error {
+			if err := q.CreateAuthzRequest(ctx, p.Pending); err != nil {
+				return err
+			}
+			return q.CreateLoginFlow(ctx, &f)
+		})
+	} else {
+		err = m.store.CreateLoginFlow(ctx, &f)
+	}
+	if err != nil {
 		return upstream.AuthRequest{}, fmt.Errorf("flow: begin: %w", err)
 	}
 

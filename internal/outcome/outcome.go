@@ -71,6 +71,20 @@ const (
 	SignedOut          Code = "signed_out"
 )
 
+// The OpenID Provider's decisions about apps: an authorization code
+// issued, tokens issued or revoked, and the refusals an app (not a person)
+// causes. Their OAuth error names differ; internal/op maps them.
+const (
+	Authorized      Code = "authorized"
+	TokenIssued     Code = "token_issued"
+	TokenRevoked    Code = "token_revoked"
+	InvalidClient   Code = "invalid_client"
+	InvalidGrant    Code = "invalid_grant"
+	LoginRequired   Code = "login_required"
+	ConsentRequired Code = "consent_required"
+	ConsentDenied   Code = "consent_denied"
+)
+
 // General codes for what the vocabulary above does not name: malformed
 // input, an id that is missing (or foreign: org admins cannot tell the two
 // apart), a change that clashes with existing state, and our own failures,
@@ -128,6 +142,15 @@ var codes = map[Code]codeInfo{
 	RateLimited:        {http.StatusTooManyRequests, "Too many attempts. Please wait a moment and try again."},
 	SignedOut:          {http.StatusOK, "You are signed out."},
 	LastSignInMethod:   {http.StatusConflict, "This is your last way to sign in, so it cannot be removed. Add another method first."},
+
+	Authorized:      {http.StatusOK, "Signed in to the app."},
+	TokenIssued:     {http.StatusOK, "Tokens were issued to the app."},
+	TokenRevoked:    {http.StatusOK, "The token was revoked."},
+	InvalidClient:   {http.StatusUnauthorized, "The app could not be identified. Its administrator should check its client id and secret."},
+	InvalidGrant:    {http.StatusBadRequest, "This authorization is invalid, expired or already used. Go back to the app and sign in again."},
+	LoginRequired:   {http.StatusUnauthorized, "You need to sign in first. Go back to the app and sign in."},
+	ConsentRequired: {http.StatusForbidden, "The app needs your permission first. Go back to the app and sign in again."},
+	ConsentDenied:   {http.StatusForbidden, "You did not allow the app to use your account. Go back to the app if you change your mind."},
 
 	InvalidRequest: {http.StatusBadRequest, "The request was malformed. Please go back and try again."},
 	NotFound:       {http.StatusNotFound, "Nothing was found here."},

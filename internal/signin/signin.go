@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,9 +45,30 @@ type Config struct {
 	Issuer *url.URL
 	// Registry receives the sign-in metrics; nil skips them.
 	Registry prometheus.Registerer
-	Now      func() time.Time
-	NewID    func() string
-	Logger   *slog.Logger
+	// Authorizations finishes the apps' pending authorization requests a
+	// sign-in was started for (the OpenID Provider); nil when the server
+	// has none.
+	Authorizations Authorizations
+	Now            func() time.Time
+	NewID          func() string
+	Logger         *slog.Logger
+}
+
+// Authorizations is what the sign-in service needs from the OpenID
+// Provider (internal/op) when an app's authorization request waits for a
+// sign-in.
+type Authorizations interface {
+	// Pending returns what the pending request id allows: the login_hint
+	// to pass upstream and the connection slugs the app may use (empty:
+	// all). A missing or expired request is an outcome error.
+	Pending(ctx context.Context, id string) (loginHint string, allowed []string, err error)
+	// Complete runs inside the sign-in's transaction, right after the
+	// session starts: it issues the app its code when nothing else is
+	// needed and returns the app's redirect, or nil to send the browser to
+	// PendingPath instead.
+	Complete(ctx context.Context, q store.Queries, id string, sess store.Session, connectionSlug string) (*url.URL, error)
+	// PendingPath is the same-origin path where the request continues.
+	PendingPath(id string) string
 }
 
 // Service signs people in through upstream connections. It implements
@@ -58,6 +80,7 @@ type Service struct {
 	audit     *audit.Recorder
 	limiter   ratelimit.Limiter
 	providers *registry
+	authz     Authorizations
 	issuer    string
 	now       func() time.Time
 	newID     func() string
@@ -75,7 +98,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("signin: Store, Keys, Flows, Sessions, Audit and Issuer are required")
 	}
 	s := &Service{
-		store: cfg.Store, flows: cfg.Flows, sessions: cfg.Sessions, audit: cfg.Audit, limiter: cfg.Limiter,
+		store: cfg.Store, flows: cfg.Flows, sessions: cfg.Sessions, audit: cfg.Audit, limiter: cfg.Limiter, authz: cfg.Authorizations,
 		issuer: strings.TrimSuffix(cfg.Issuer.String(), "/"), now: cfg.Now, newID: cfg.NewID, log: cfg.Logger,
 	}
 	if s.now == nil {
@@ -107,6 +130,10 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// UseAuthorizations connects the OpenID Provider after both are built
+// (each needs the other). Call it before the server takes requests.
+func (s *Service) UseAuthorizations(a Authorizations) { s.authz = a }
+
 // callbackURL is the redirect_uri registered at the provider for a
 // connection: one callback path per connection (mix-up defence).
 func (s *Service) callbackURL(slug string) string {
@@ -117,19 +144,47 @@ func (s *Service) callbackURL(slug string) string {
 func (s *Service) CallbackURL(slug string) string { return s.callbackURL(slug) }
 
 // LoginOptions lists the active global connections whose kind this build
-// supports.
-func (s *Service) LoginOptions(ctx context.Context) ([]web.LoginOption, error) {
+// supports; for an app's pending request, only those the app may use.
+func (s *Service) LoginOptions(ctx context.Context, requestID string) ([]web.LoginOption, error) {
+	var allowed []string
+	if requestID != "" {
+		var err error
+		if _, allowed, err = s.pending(ctx, requestID); err != nil {
+			return nil, err
+		}
+	}
 	conns, err := s.store.ListConnections(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	var opts []web.LoginOption
 	for _, c := range conns {
-		if c.Status == store.ConnectionActive && s.providers.supports(c.Kind) {
+		if c.Status == store.ConnectionActive && s.providers.supports(c.Kind) && (len(allowed) == 0 || slices.Contains(allowed, c.Slug)) {
 			opts = append(opts, web.LoginOption{Slug: c.Slug, Kind: c.Kind, DisplayName: c.DisplayName})
 		}
 	}
 	return opts, nil
+}
+
+// ConnectionSlugs lists the slugs of the connections /login offers.
+func (s *Service) ConnectionSlugs(ctx context.Context) ([]string, error) {
+	opts, err := s.LoginOptions(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	slugs := make([]string, len(opts))
+	for i, o := range opts {
+		slugs[i] = o.Slug
+	}
+	return slugs, nil
+}
+
+// pending asks the OpenID Provider about a pending request.
+func (s *Service) pending(ctx context.Context, requestID string) (string, []string, error) {
+	if s.authz == nil {
+		return "", nil, outcome.New(outcome.InvalidGrant, "This sign-in request has expired or was already completed. Go back to the app and sign in again.")
+	}
+	return s.authz.Pending(ctx, requestID)
 }
 
 // connection finds an active global connection by slug. A missing,
@@ -154,9 +209,49 @@ func (s *Service) limit(ctx context.Context, what, ip string) error {
 	return ratelimit.Refuse(d)
 }
 
-// Begin starts a login flow and returns the upstream URL. A refusal is
-// audited and returned as an outcome error.
-func (s *Service) Begin(w http.ResponseWriter, r *http.Request, slug, returnTo string) (string, error) {
+// Begin starts a login flow and returns the upstream URL. requestID names
+// an app's pending authorization request the sign-in is for, if any: the
+// connection must be one the app may use, and after the callback the
+// request continues. A refusal is audited and returned as an outcome
+// error.
+func (s *Service) Begin(w http.ResponseWriter, r *http.Request, slug, returnTo, requestID string) (string, error) {
+	p := beginParams{slug: slug, returnTo: returnTo, requestID: requestID}
+	if requestID != "" {
+		hint, allowed, err := s.pending(r.Context(), requestID)
+		if err != nil {
+			s.refused(r.Context(), r, "login.begin", err, store.Connection{}, slug)
+			return "", err
+		}
+		if len(allowed) > 0 && !slices.Contains(allowed, slug) {
+			err := outcome.New(outcome.NotAllowed, "The app you are signing in to does not accept this sign-in method. Go back and choose another.")
+			s.refused(r.Context(), r, "login.begin", err, store.Connection{}, slug)
+			return "", err
+		}
+		p.loginHint, p.returnTo = hint, s.authz.PendingPath(requestID)
+	}
+	return s.begin(w, r, p)
+}
+
+// BeginForRequest starts a login flow for an app's new pending
+// authorization request, storing both in one transaction, and returns the
+// upstream URL. The OpenID Provider calls it when it already knows the
+// connection (connection=, or the app's only one).
+func (s *Service) BeginForRequest(w http.ResponseWriter, r *http.Request, slug string, pending *store.AuthzRequest, loginHint, prompt string) (string, error) {
+	if s.authz == nil {
+		return "", errors.New("signin: BeginForRequest without Authorizations")
+	}
+	return s.begin(w, r, beginParams{slug: slug, returnTo: s.authz.PendingPath(pending.ID), pending: pending, loginHint: loginHint, prompt: prompt})
+}
+
+// beginParams is what begin needs for either kind of start.
+type beginParams struct {
+	slug, returnTo    string
+	requestID         string
+	pending           *store.AuthzRequest
+	loginHint, prompt string
+}
+
+func (s *Service) begin(w http.ResponseWriter, r *http.Request, p beginParams) (string, error) {
 	ctx := r.Context()
 	var c store.Connection
 	target, err := func() (string, error) {
@@ -164,7 +259,7 @@ func (s *Service) Begin(w http.ResponseWriter, r *http.Request, slug, returnTo s
 			return "", err
 		}
 		var err error
-		if c, err = s.connection(ctx, slug); err != nil {
+		if c, err = s.connection(ctx, p.slug); err != nil {
 			return "", err
 		}
 		e, err := s.providers.get(ctx, c)
@@ -180,15 +275,17 @@ func (s *Service) Begin(w http.ResponseWriter, r *http.Request, slug, returnTo s
 			usePKCE = pu.UsesPKCE()
 		}
 		req, err := s.flows.Begin(ctx, w, r, flow.BeginParams{
-			Connection: c, Issuer: issuer, RedirectURI: s.callbackURL(c.Slug), UsePKCE: usePKCE, ReturnTo: returnTo,
+			Connection: c, Issuer: issuer, RedirectURI: s.callbackURL(c.Slug), UsePKCE: usePKCE, ReturnTo: p.returnTo,
+			AuthzRequestID: p.requestID, Pending: p.pending, LoginHint: p.loginHint,
 		})
 		if err != nil {
 			return "", err
 		}
+		req.Prompt = p.prompt
 		return e.provider.AuthCodeURL(ctx, req)
 	}()
 	if err != nil {
-		s.refused(ctx, r, "login.begin", err, c, slug)
+		s.refused(ctx, r, "login.begin", err, c, p.slug)
 		return "", err
 	}
 	return target, nil
@@ -198,11 +295,11 @@ func (s *Service) Begin(w http.ResponseWriter, r *http.Request, slug, returnTo s
 // code redeemed and the identity verified by the provider, then
 // reconciliation decides, and its writes, the session and the audit event
 // commit in one transaction. It returns the path to land on.
-func (s *Service) Callback(w http.ResponseWriter, r *http.Request, slug string) (string, error) {
+func (s *Service) Callback(w http.ResponseWriter, r *http.Request, slug string) (web.Landing, error) {
 	ctx := r.Context()
 	start := s.now()
 	var c store.Connection
-	returnTo, code, err := s.callback(ctx, w, r, slug, &c)
+	landing, code, err := s.callback(ctx, w, r, slug, &c)
 	if err != nil {
 		code = outcome.CodeOf(err)
 		s.refused(ctx, r, "login.callback", err, c, slug)
@@ -213,22 +310,22 @@ func (s *Service) Callback(w http.ResponseWriter, r *http.Request, slug string) 
 	}
 	s.attempts.WithLabelValues(label, string(code)).Inc()
 	s.callbacks.WithLabelValues(label).Observe(s.now().Sub(start).Seconds())
-	return returnTo, err
+	return landing, err
 }
 
-func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.Request, slug string, c *store.Connection) (string, outcome.Code, error) {
+func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.Request, slug string, c *store.Connection) (web.Landing, outcome.Code, error) {
 	ip := s.audit.ClientIP(r)
 	if err := s.limit(ctx, "callback", ip); err != nil {
-		return "", "", err
+		return web.Landing{}, "", err
 	}
 	var err error
 	if *c, err = s.connection(ctx, slug); err != nil {
-		return "", "", err
+		return web.Landing{}, "", err
 	}
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		if err := r.ParseForm(); err != nil {
-			return "", "", outcome.Wrap(outcome.InvalidRequest, err)
+			return web.Landing{}, "", outcome.Wrap(outcome.InvalidRequest, err)
 		}
 		params = r.PostForm
 	}
@@ -236,15 +333,15 @@ func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.R
 	// flow is burnt.
 	f, err := s.flows.Finish(ctx, r, params, *c)
 	if err != nil {
-		return "", "", err
+		return web.Landing{}, "", err
 	}
 	e, err := s.providers.get(ctx, *c)
 	if err != nil {
-		return "", "", outcome.Wrap(outcome.CodeExchangeFailed, err)
+		return web.Landing{}, "", outcome.Wrap(outcome.CodeExchangeFailed, err)
 	}
 	id, err := e.provider.Exchange(ctx, f.Callback(params, s.callbackURL(c.Slug)))
 	if err != nil {
-		return "", "", err
+		return web.Landing{}, "", err
 	}
 	if id.Email != "" {
 		if id.Email, err = store.NormalizeEmail(id.Email); err != nil {
@@ -253,8 +350,10 @@ func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 
 	var decision reconcile.Decision
+	var appRedirect *url.URL
 	apply := func(q store.Queries) error {
 		var err error
+		appRedirect = nil
 		decision, err = s.decide(ctx, q, *c, e.policy, f, id)
 		if err != nil {
 			return err
@@ -266,11 +365,19 @@ func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.R
 		if err != nil {
 			return err
 		}
-		if _, err := s.sessions.Start(ctx, q, w, r, session.StartParams{
+		sess, err := s.sessions.Start(ctx, q, w, r, session.StartParams{
 			UserID: decision.UserID, ConnectionID: c.ID, IdentityID: identityID, AMR: amrOf(id),
 			IP: ip, UserAgent: r.UserAgent(),
-		}); err != nil {
+		})
+		if err != nil {
 			return outcome.Wrap(outcome.SessionFailed, err)
+		}
+		if f.AuthzRequestID != "" && s.authz != nil {
+			// The app's request completes in the same transaction, so
+			// the browser goes straight back to the app.
+			if appRedirect, err = s.authz.Complete(ctx, q, f.AuthzRequestID, sess, c.Slug); err != nil {
+				return err
+			}
 		}
 		return s.audit.Record(ctx, q, audit.Event{
 			Type: "login.callback", Outcome: decision.Outcome, ActorID: decision.UserID, UserID: decision.UserID,
@@ -285,13 +392,13 @@ func (s *Service) callback(ctx context.Context, w http.ResponseWriter, r *http.R
 		err = s.store.Tx(ctx, apply)
 	}
 	if err != nil {
-		return "", "", err
+		return web.Landing{}, "", err
 	}
 	returnTo := f.ReturnTo
 	if returnTo == "" {
 		returnTo = "/account"
 	}
-	return returnTo, decision.Outcome, nil
+	return web.Landing{Path: returnTo, App: appRedirect}, decision.Outcome, nil
 }
 
 // decide gathers what the store knows about this identity and asks

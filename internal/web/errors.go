@@ -177,7 +177,7 @@ func classify(err error) (*outcome.Error, int) {
 // a non-zero quality). Browsers navigating never do.
 func wantsJSON(r *http.Request) bool {
 	p := r.URL.Path
-	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/oauth2/") {
+	if strings.HasPrefix(p, "/api/") || (strings.HasPrefix(p, "/oauth2/") && !isBrowserOAuthPath(p)) {
 		return true
 	}
 	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {

@@ -94,14 +94,24 @@ type loginButton struct {
 // accounts, with a way back to their account.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	returnTo := q.Get("return_to")
-	opts, err := s.signIn.LoginOptions(r.Context())
+	returnTo, requestID := q.Get("return_to"), q.Get("request")
+	opts, err := s.signIn.LoginOptions(r.Context(), requestID)
 	if err != nil {
 		s.WriteError(w, r, err)
 		return
 	}
 	page := loginPage{SignedOut: q.Has("signed_out")}
-	switch acct, err := s.signIn.Account(r); {
+	acct, err := s.signIn.Account(r)
+	signedIn := err == nil
+	if len(opts) == 1 && !page.SignedOut && (requestID != "" || !signedIn) && r.Method == http.MethodGet {
+		// One way to sign in: no choice to show. Not right after signing
+		// out, which would sign the person straight back in, and not for
+		// a signed-in person who came to switch accounts.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, beginHref(opts[0].Slug, returnTo, requestID), http.StatusSeeOther)
+		return
+	}
+	switch {
 	case errors.Is(err, ErrSignedOut):
 	case err != nil:
 		s.WriteError(w, r, err)
@@ -115,7 +125,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		if name == "" {
 			name = o.Slug
 		}
-		page.Options = append(page.Options, loginButton{Href: beginHref(o.Slug, returnTo), Name: name, Mark: mark(o.Kind, name)})
+		page.Options = append(page.Options, loginButton{Href: beginHref(o.Slug, returnTo, requestID), Name: name, Mark: mark(o.Kind, name)})
 	}
 	s.writePage(w, r, "login", page)
 }
@@ -123,11 +133,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 // beginHref is the link that starts a flow through the connection. The
 // return_to travels as data, escaped; Begin alone decides whether it is an
 // acceptable place to land.
-func beginHref(slug, returnTo string) string {
+func beginHref(slug, returnTo, requestID string) string {
 	u := segmentURL("/login/", slug)
+	q := url.Values{}
 	if returnTo != "" {
-		u.RawQuery = url.Values{"return_to": {returnTo}}.Encode()
+		q.Set("return_to", returnTo)
 	}
+	if requestID != "" {
+		q.Set("request", requestID)
+	}
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 
@@ -160,7 +175,8 @@ func mark(kind, name string) string {
 
 // handleBegin starts a flow and sends the browser to the upstream.
 func (s *Server) handleBegin(w http.ResponseWriter, r *http.Request) {
-	to, err := s.signIn.Begin(w, r, r.PathValue("connection"), r.URL.Query().Get("return_to"))
+	q := r.URL.Query()
+	to, err := s.signIn.Begin(w, r, r.PathValue("connection"), q.Get("return_to"), q.Get("request"))
 	if err != nil {
 		s.WriteError(w, r, err)
 		return
@@ -238,11 +254,17 @@ func (s *Server) crossSite(r *http.Request) bool {
 // on. The landing path is checked once more here: whatever went wrong
 // upstream, this handler never redirects off the site.
 func (s *Server) finishCallback(w http.ResponseWriter, r *http.Request) {
-	to, err := s.signIn.Callback(w, r, r.PathValue("connection"))
+	landing, err := s.signIn.Callback(w, r, r.PathValue("connection"))
 	if err != nil {
 		s.WriteError(w, r, err)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	if landing.App != nil {
+		http.Redirect(w, r, landing.App.String(), http.StatusSeeOther)
+		return
+	}
+	to := landing.Path
 	if !localPath(to) {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "callback returned a path off the site; landing on the account page",
 			slog.String("route", routeLabel(r)), slog.String("request_id", RequestID(r.Context())))

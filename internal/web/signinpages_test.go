@@ -32,6 +32,7 @@ type fakeSignIn struct {
 	beginURL    string
 	beginErr    error
 	callbackTo  string
+	callbackApp *url.URL
 	callbackErr error
 	account     *Account // nil: signed out
 	accountErr  error
@@ -42,36 +43,36 @@ type fakeSignIn struct {
 	logouts   int
 }
 
-type beginCall struct{ Connection, ReturnTo string }
+type beginCall struct{ Connection, ReturnTo, RequestID string }
 
 type callbackCall struct {
 	Connection, Method string
 	Form               url.Values // the query for GET, the body's fields for POST
 }
 
-func (f *fakeSignIn) LoginOptions(context.Context) ([]LoginOption, error) {
+func (f *fakeSignIn) LoginOptions(context.Context, string) ([]LoginOption, error) {
 	return f.options, f.optionsErr
 }
 
-func (f *fakeSignIn) Begin(w http.ResponseWriter, r *http.Request, connection, returnTo string) (string, error) {
+func (f *fakeSignIn) Begin(w http.ResponseWriter, r *http.Request, connection, returnTo, requestID string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.begins = append(f.begins, beginCall{connection, returnTo})
+	f.begins = append(f.begins, beginCall{connection, returnTo, requestID})
 	return f.beginURL, f.beginErr
 }
 
-func (f *fakeSignIn) Callback(w http.ResponseWriter, r *http.Request, connection string) (string, error) {
+func (f *fakeSignIn) Callback(w http.ResponseWriter, r *http.Request, connection string) (Landing, error) {
 	form := r.URL.Query()
 	if r.Method == http.MethodPost {
 		if err := r.ParseForm(); err != nil {
-			return "", err
+			return Landing{}, err
 		}
 		form = r.PostForm
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.callbacks = append(f.callbacks, callbackCall{connection, r.Method, form})
-	return f.callbackTo, f.callbackErr
+	return Landing{Path: f.callbackTo, App: f.callbackApp}, f.callbackErr
 }
 
 func (f *fakeSignIn) Account(*http.Request) (Account, error) {
@@ -267,7 +268,7 @@ func TestLoginEscapesAndCarriesReturnTo(t *testing.T) {
 		}
 	}
 	begins, _, _ := fake.calls()
-	wantBegins := []beginCall{{"google", hostile}, {"corp idp", hostile}, {"odd/slug?x", hostile}}
+	wantBegins := []beginCall{{"google", hostile, ""}, {"corp idp", hostile, ""}, {"odd/slug?x", hostile, ""}}
 	if diff := cmp.Diff(wantBegins, begins); diff != "" {
 		t.Errorf("Begin calls (-want +got):\n%s", diff)
 	}
@@ -329,7 +330,7 @@ func TestBegin(t *testing.T) {
 				}
 			}
 			begins, _, _ := fake.calls()
-			if diff := cmp.Diff([]beginCall{{"google", "/apps/wiki"}}, begins); diff != "" {
+			if diff := cmp.Diff([]beginCall{{"google", "/apps/wiki", ""}}, begins); diff != "" {
 				t.Errorf("Begin calls (-want +got):\n%s", diff)
 			}
 		})
