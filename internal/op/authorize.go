@@ -271,12 +271,8 @@ func (p *Provider) currentUser(ctx context.Context, r *http.Request) (signedIn, 
 		return signedIn{}, false, err
 	}
 	si := signedIn{sess: sess, user: u}
-	if sess.ConnectionID != "" {
-		c, err := p.store.GetConnection(ctx, sess.ConnectionID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return signedIn{}, false, err
-		}
-		si.connSlug = c.Slug
+	if si.connSlug, err = p.connectionSlug(ctx, p.store, sess.ConnectionID); err != nil {
+		return signedIn{}, false, err
 	}
 	return si, true, nil
 }

@@ -103,6 +103,7 @@ type Provider struct {
 	log      *slog.Logger
 
 	discovery []byte // the discovery document, built once
+	slugs     slugCache
 
 	tokens *prometheus.CounterVec
 }

@@ -396,12 +396,8 @@ func (p *Provider) issueTokens(ctx context.Context, q store.Queries, c store.Cli
 	if out.expires <= 0 {
 		out.expires = 10 * time.Minute
 	}
-	if g.ConnectionID != "" {
-		conn, err := q.GetConnection(ctx, g.ConnectionID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return issued{}, err
-		}
-		out.idp = conn.Slug
+	if out.idp, err = p.connectionSlug(ctx, q, g.ConnectionID); err != nil {
+		return issued{}, err
 	}
 	if g.OrgID != "" {
 		if out.org, err = loadOrgClaims(ctx, q, g.OrgID, g.UserID); err != nil {

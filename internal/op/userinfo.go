@@ -117,10 +117,10 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := userInfo{Subject: u.ID}
-	if at.Grant.ConnectionID != "" {
-		if c, err := p.store.GetConnection(ctx, at.Grant.ConnectionID); err == nil {
-			info.IDP = c.Slug
-		}
+	if info.IDP, err = p.connectionSlug(ctx, p.store, at.Grant.ConnectionID); err != nil {
+		p.log.Error("userinfo: reading the connection failed", "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
 	}
 	var org orgClaims
 	if at.Grant.OrgID != "" {
