@@ -5,19 +5,22 @@
 #
 #   scripts/bench-login.sh [sqlite] [postgres]      (both by default)
 #
-# Environment: BROWSERS (32), DURATION (30s), USERS (100),
-# PG (postgres://postgres@127.0.0.1:5432; the script creates and drops a
-# database bench_<pid> there with psql), OUT (./bench-out: configs,
-# databases, logs and profiles are kept there).
+# Environment: BROWSERS ("32 1": one run for each count, each on a fresh
+# server and database), DURATION (30s), USERS (100), PG
+# (postgres://postgres@127.0.0.1:5432; the script creates and drops a
+# database bench_<pid>_<n> there with psql), OUT (./bench-out: configs,
+# databases, logs and profiles are kept there), SALLYPORT
+# (http://127.0.0.1:8080) and UPSTREAM (127.0.0.1:9000): where Sallyport and
+# the bench upstream listen.
 set -eu
 
-BROWSERS=${BROWSERS:-32}
+BROWSERS=${BROWSERS:-32 1}
 DURATION=${DURATION:-30s}
 USERS=${USERS:-100}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 OUT=${OUT:-./bench-out}
-SALLYPORT=http://127.0.0.1:8080
-UPSTREAM=127.0.0.1:9000
+SALLYPORT=${SALLYPORT:-http://127.0.0.1:8080}
+UPSTREAM=${UPSTREAM:-127.0.0.1:9000}
 
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
@@ -30,10 +33,13 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# run NAME DATABASE: one measured run.
+# run NAME DATABASE BROWSERS [bench login flags]: one measured run on a
+# fresh server. A fresh server each time, because every bench login starts
+# an upstream with new keys.
 run() {
-	name=$1 database=$2
-	echo "== $name: $BROWSERS browsers for $DURATION"
+	name=$1 database=$2 browsers=$3
+	shift 3
+	echo "== $name: $browsers browsers for $DURATION"
 	"$bin" bench config --sallyport "$SALLYPORT" --upstream "$UPSTREAM" --database "$database" > "$OUT/$name.yaml"
 	"$bin" serve --config "$OUT/$name.yaml" --cpu-profile "$OUT/$name.cpu.pprof" 2> "$OUT/$name.serve.log" &
 	server=$!
@@ -48,33 +54,35 @@ run() {
 	done
 	status=0
 	"$bin" bench login --sallyport "$SALLYPORT" --upstream "$UPSTREAM" \
-		-c "$BROWSERS" -d "$DURATION" --users "$USERS" --sallyport-pid "$server" || status=$?
+		-c "$browsers" -d "$DURATION" --users "$USERS" --sallyport-pid "$server" "$@" || status=$?
 	kill -TERM "$server"
 	wait "$server" || true
 	server=
-	echo "-- where Sallyport's CPU went ($OUT/$name.cpu.pprof)"
-	go tool pprof -top -nodecount=25 "$bin" "$OUT/$name.cpu.pprof" 2>/dev/null | sed -n '1,32p'
+	echo "-- where Sallyport's CPU went ($OUT/$name.cpu.pprof, warm-up included)"
+	go tool pprof -top -nodecount=25 "$bin" "$OUT/$name.cpu.pprof" 2>/dev/null | sed -n '5,32p'
 	return $status
 }
 
 targets=${*:-sqlite postgres}
 failed=0
 for t in $targets; do
-	case $t in
-	sqlite)
-		rm -f "$OUT"/sqlite.db*
-		run sqlite "sqlite:$OUT/sqlite.db" || failed=1
-		;;
-	postgres)
-		db=bench_$$
-		psql "$PG/postgres" -qc "CREATE DATABASE $db"
-		run postgres "$PG/$db?sslmode=disable" || failed=1
-		psql "$PG/postgres" -qc "DROP DATABASE $db"
-		;;
-	*)
-		echo "unknown target $t: want sqlite or postgres" >&2
-		exit 2
-		;;
-	esac
+	for b in $BROWSERS; do
+		case $t in
+		sqlite)
+			rm -f "$OUT/sqlite-$b.db" "$OUT/sqlite-$b.db-wal" "$OUT/sqlite-$b.db-shm"
+			run "sqlite-$b" "sqlite:$OUT/sqlite-$b.db" "$b" || failed=1
+			;;
+		postgres)
+			db=bench_$$_$b
+			psql "$PG/postgres" -qc "CREATE DATABASE $db"
+			run "postgres-$b" "$PG/$db?sslmode=disable" "$b" --cpu-of postgres || failed=1
+			psql "$PG/postgres" -qc "DROP DATABASE $db"
+			;;
+		*)
+			echo "unknown target $t: want sqlite or postgres" >&2
+			exit 2
+			;;
+		esac
+	done
 done
 exit $failed

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"runtime"
 	"strings"
 	"time"
 
@@ -70,6 +72,7 @@ type benchLoginCmd struct {
 	Users        int           `default:"100" help:"Upstream users the sign-ins cycle through (login_hint)."`
 	Warmup       bool          `default:"true" negatable:"" help:"Before measuring, sign every user in once (Sallyport creates them, fetches the upstream's keys) and report that apart."`
 	SallyportPID int           `name:"sallyport-pid" placeholder:"PID" help:"Sallyport's process id: report its CPU time per sign-in (Linux, from /proc)."`
+	CPUOf        []string      `name:"cpu-of" placeholder:"COMMAND" help:"Also report the CPU time of every process with this command name, such as postgres (Linux, from /proc)."`
 }
 
 // Run starts the upstream, warms up, measures, and prints the figures.
@@ -122,35 +125,22 @@ func (c *benchLoginCmd) Run(e *env) error {
 		return silentExit(1)
 	}
 
-	var spBefore, meBefore time.Duration
-	if c.SallyportPID != 0 {
-		if spBefore, err = loadgen.ProcessCPU(c.SallyportPID); err != nil {
-			return err
-		}
+	before, err := c.readCPU()
+	if err != nil {
+		return err
 	}
-	meBefore, meErr := loadgen.ProcessCPU(0)
 	r, err := l.Run(e.ctx, loadgen.Phase{Browsers: c.Browsers, Duration: c.Duration})
 	if err != nil {
 		return err
 	}
-	spAfter, spErr := time.Duration(0), error(nil)
-	if c.SallyportPID != 0 {
-		spAfter, spErr = loadgen.ProcessCPU(c.SallyportPID)
+	after, err := c.readCPU()
+	if err != nil {
+		return err
 	}
-	meAfter, meErr2 := loadgen.ProcessCPU(0)
-
 	if err := r.WriteReport(e.stdout); err != nil {
 		return err
 	}
-	if c.SallyportPID != 0 {
-		if spErr != nil {
-			return spErr
-		}
-		writeCPU(e, "sallyport", spAfter-spBefore, r)
-	}
-	if meErr == nil && meErr2 == nil {
-		writeCPU(e, "bench", meAfter-meBefore, r) // browsers, app and upstream
-	}
+	c.writeCPU(e.stdout, before, after, r)
 	failed += r.Failed()
 	if e.ctx.Err() != nil {
 		fmt.Fprintln(e.stdout, "interrupted: the figures cover the time until then")
@@ -162,13 +152,60 @@ func (c *benchLoginCmd) Run(e *env) error {
 	return nil
 }
 
-// writeCPU prints a process's CPU time over the measured phase: in all,
-// as a share of one core, and per verified sign-in.
-func writeCPU(e *env, who string, cpu time.Duration, r loadgen.Result) {
-	perSignIn := 0.0
-	if r.SignIns > 0 {
-		perSignIn = float64(cpu) / float64(time.Millisecond) / float64(r.SignIns)
+// cpuClocks are the CPU times read on either side of the measured phase
+// (Linux: /proc). A clock that cannot be read stays zero and is not shown.
+type cpuClocks struct {
+	sallyport, bench        time.Duration
+	commands                []time.Duration // one per --cpu-of name
+	machineBusy, machineAll time.Duration
+}
+
+func (c *benchLoginCmd) readCPU() (cpuClocks, error) {
+	var k cpuClocks
+	var err error
+	if c.SallyportPID != 0 {
+		if k.sallyport, err = loadgen.ProcessCPU(c.SallyportPID); err != nil {
+			return k, err // asked for and not there: the figure would be wrong
+		}
 	}
-	fmt.Fprintf(e.stdout, "cpu        %-9s %.2fs (%.0f%% of one core), %.2f ms per sign-in\n",
-		who, cpu.Seconds(), 100*cpu.Seconds()/r.Elapsed.Seconds(), perSignIn)
+	k.bench, _ = loadgen.ProcessCPU(0)
+	for _, name := range c.CPUOf {
+		cpu, _ := loadgen.CommandCPU(name)
+		k.commands = append(k.commands, cpu)
+	}
+	k.machineBusy, k.machineAll, _ = loadgen.MachineCPU()
+	return k, nil
+}
+
+// writeCPU prints the CPU each process used over the measured phase (in
+// all, as a share of one core, and per verified sign-in), then how busy
+// the whole machine was and how much of that was someone else's: a figure
+// taken on a machine others were loading is not the server's alone.
+func (c *benchLoginCmd) writeCPU(w io.Writer, before, after cpuClocks, r loadgen.Result) {
+	line := func(who string, cpu time.Duration) {
+		perSignIn := 0.0
+		if r.SignIns > 0 {
+			perSignIn = float64(cpu) / float64(time.Millisecond) / float64(r.SignIns)
+		}
+		fmt.Fprintf(w, "cpu        %-10s %6.2fs  %4.0f%% of one core  %.2f ms per sign-in\n",
+			who, cpu.Seconds(), 100*cpu.Seconds()/r.Elapsed.Seconds(), perSignIn)
+	}
+	accounted := time.Duration(0)
+	if c.SallyportPID != 0 {
+		line("sallyport", after.sallyport-before.sallyport)
+		accounted += after.sallyport - before.sallyport
+	}
+	if after.bench > 0 {
+		line("bench", after.bench-before.bench) // browsers, app and upstream
+		accounted += after.bench - before.bench
+	}
+	for i, name := range c.CPUOf {
+		line(name, after.commands[i]-before.commands[i])
+		accounted += after.commands[i] - before.commands[i]
+	}
+	if all := after.machineAll - before.machineAll; all > 0 {
+		busy := after.machineBusy - before.machineBusy
+		fmt.Fprintf(w, "cpu        machine    %.0f%% busy of %d cores; others used %.2fs\n",
+			100*float64(busy)/float64(all), runtime.NumCPU(), max(0, busy-accounted).Seconds())
+	}
 }

@@ -50,3 +50,69 @@ func parseStat(b []byte) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * time.Second / userHZ, nil
 }
+
+// CommandCPU returns the CPU time used so far by every running process
+// whose command name (proc(5)'s comm) is name, such as the PostgreSQL
+// server's processes. Processes that end between two calls take their
+// time with them, so compare calls only across processes that stay (a
+// database's backends behind a connection pool do). Linux only.
+func CommandCPU(name string) (time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("loadgen: process CPU: %w", err)
+	}
+	var total time.Duration
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // it ended since the listing
+		}
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open || string(b[open+1:end]) != name {
+			continue
+		}
+		if cpu, err := parseStat(b); err == nil {
+			total += cpu
+		}
+	}
+	return total, nil
+}
+
+// MachineCPU returns the time all CPUs have spent busy (everything but
+// idle and iowait) and in all since boot, from /proc/stat: the difference
+// of two calls tells how loaded the machine was in between, by anyone.
+// Linux only.
+func MachineCPU() (busy, total time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, fmt.Errorf("loadgen: machine CPU: %w", err)
+	}
+	return parseProcStat(b)
+}
+
+// parseProcStat reads the first line of /proc/stat: "cpu" then user nice
+// system idle iowait irq softirq steal …, in USER_HZ. guest times are
+// already inside user and nice, so only the first eight count.
+func parseProcStat(b []byte) (busy, total time.Duration, err error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	fields := bytes.Fields(line)
+	if len(fields) < 9 || string(fields[0]) != "cpu" {
+		return 0, 0, fmt.Errorf("loadgen: machine CPU: malformed /proc/stat")
+	}
+	var ticks [8]int64
+	for i := range ticks {
+		if ticks[i], err = strconv.ParseInt(string(fields[i+1]), 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("loadgen: machine CPU: %w", err)
+		}
+	}
+	var all int64
+	for _, t := range ticks {
+		all += t
+	}
+	idle := ticks[3] + ticks[4]
+	tick := time.Second / userHZ
+	return time.Duration(all-idle) * tick, time.Duration(all) * tick, nil
+}

@@ -32,3 +32,33 @@ func TestProcessCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseProcStat(t *testing.T) {
+	stat := "cpu  100 20 30 400 50 6 4 10 0 0\ncpu0 50 10 15 200 25 3 2 5 0 0\n"
+	busy, total, err := parseProcStat([]byte(stat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// busy = user+nice+system+irq+softirq+steal = 170 ticks; total 620.
+	if busy != 1700*time.Millisecond || total != 6200*time.Millisecond {
+		t.Errorf("parseProcStat = %v, %v; want 1.7s, 6.2s", busy, total)
+	}
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6 7 8\n", "cpu 1 2 3\n", "cpu 1 2 3 x 5 6 7 8\n"} {
+		if _, _, err := parseProcStat([]byte(bad)); err == nil {
+			t.Errorf("parseProcStat(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestMachineAndCommandCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc is Linux's")
+	}
+	busy, total, err := MachineCPU()
+	if err != nil || busy <= 0 || total < busy {
+		t.Fatalf("MachineCPU = %v, %v, %v", busy, total, err)
+	}
+	if _, err := CommandCPU("no-such-command-here"); err != nil {
+		t.Fatal(err)
+	}
+}
