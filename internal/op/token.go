@@ -557,7 +557,7 @@ func (p *Provider) signAccessJWT(ctx context.Context, c store.Client, out issued
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(accessJWTClaims{
+	return signer.SignAccessToken(accessJWTClaims{
 		Issuer: p.issuer, Subject: out.user.ID, Audience: c.ID, ClientID: c.ID,
 		Expiry: now.Add(out.expires).Unix(), IssuedAt: now.Unix(), JTI: randomToken(), Scope: strings.Join(out.scopes, " "),
 	})

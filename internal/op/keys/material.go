@@ -123,7 +123,8 @@ func parsePublic(k store.SigningKey) (jose.JSONWebKey, error) {
 // Signer signs JWTs with one key. It is safe for concurrent use.
 type Signer struct {
 	kid, alg string
-	js       jose.Signer
+	js       jose.Signer // typ JWT: ID tokens
+	at       jose.Signer // typ at+jwt: access tokens (RFC 9068 §2.1)
 }
 
 // KID is the key's id, carried in every header it signs.
@@ -134,12 +135,18 @@ func (s *Signer) Alg() string { return s.alg }
 
 // Sign marshals claims to JSON and returns them as a compact JWS whose
 // protected header holds alg, kid and typ "JWT".
-func (s *Signer) Sign(claims any) (string, error) {
+func (s *Signer) Sign(claims any) (string, error) { return s.sign(s.js, claims) }
+
+// SignAccessToken is Sign with typ "at+jwt" (RFC 9068 §2.1), so that an
+// access token can never be taken for an ID token signed by the same key.
+func (s *Signer) SignAccessToken(claims any) (string, error) { return s.sign(s.at, claims) }
+
+func (s *Signer) sign(js jose.Signer, claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("keys: encode claims: %w", err)
 	}
-	jws, err := s.js.Sign(payload)
+	jws, err := js.Sign(payload)
 	if err != nil {
 		return "", fmt.Errorf("keys: sign with %s: %w", s.kid, err)
 	}
@@ -172,13 +179,16 @@ func (m *Manager) signerFor(k store.SigningKey) (*Signer, error) {
 	if kid, err := Thumbprint(priv.Public()); err != nil || kid != k.KID {
 		return nil, fmt.Errorf("keys: private key stored as %s does not match its kid", k.KID)
 	}
-	js, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.KID, Algorithm: k.Alg}},
-		(&jose.SignerOptions{}).WithType("JWT"))
+	sk := jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Alg), Key: jose.JSONWebKey{Key: priv, KeyID: k.KID, Algorithm: k.Alg}}
+	js, err := jose.NewSigner(sk, (&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return nil, fmt.Errorf("keys: signer for %s: %w", k.KID, err)
 	}
-	s = &Signer{kid: k.KID, alg: k.Alg, js: js}
+	at, err := jose.NewSigner(sk, (&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		return nil, fmt.Errorf("keys: signer for %s: %w", k.KID, err)
+	}
+	s = &Signer{kid: k.KID, alg: k.Alg, js: js, at: at}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if prev := m.signers[k.KID]; prev != nil {
