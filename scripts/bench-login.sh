@@ -11,7 +11,8 @@
 # database bench_<pid>_<n> there with psql), OUT (./bench-out: configs,
 # databases, logs and profiles are kept there), SALLYPORT
 # (http://127.0.0.1:8080) and UPSTREAM (127.0.0.1:9000): where Sallyport and
-# the bench upstream listen.
+# the bench upstream listen, ID_TOKEN_ALG (RS256): what Sallyport signs the
+# bench app's ID tokens with.
 set -eu
 
 BROWSERS=${BROWSERS:-32 1}
@@ -21,6 +22,7 @@ PG=${PG:-postgres://postgres@127.0.0.1:5432}
 OUT=${OUT:-./bench-out}
 SALLYPORT=${SALLYPORT:-http://127.0.0.1:8080}
 UPSTREAM=${UPSTREAM:-127.0.0.1:9000}
+ID_TOKEN_ALG=${ID_TOKEN_ALG:-RS256}
 
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
@@ -40,7 +42,8 @@ run() {
 	name=$1 database=$2 browsers=$3
 	shift 3
 	echo "== $name: $browsers browsers for $DURATION"
-	"$bin" bench config --sallyport "$SALLYPORT" --upstream "$UPSTREAM" --database "$database" > "$OUT/$name.yaml"
+	"$bin" bench config --sallyport "$SALLYPORT" --upstream "$UPSTREAM" --database "$database" \
+		--id-token-alg "$ID_TOKEN_ALG" > "$OUT/$name.yaml"
 	"$bin" serve --config "$OUT/$name.yaml" --cpu-profile "$OUT/$name.cpu.pprof" 2> "$OUT/$name.serve.log" &
 	server=$!
 	i=0
