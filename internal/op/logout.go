@@ -77,6 +77,7 @@ func (p *Provider) verifyHint(ctx context.Context, hint string) (hintClaims, err
 // app registered, with state. Without one, the person is asked on the
 // sign-out page: a link on another site must not sign anyone out. Never
 // an open redirect: an unregistered post_logout_redirect_uri is refused.
+// A POST is sent on to the same request as a GET, made by the browser.
 func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	values, err := authorizeValues(r)
@@ -89,6 +90,21 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 			p.pages.WriteError(w, r, outcome.New(outcome.InvalidRequest, "The app's sign-out request repeats "+name+". Sign out from your Sallyport account page instead."))
 			return
 		}
+	}
+	if r.Method == http.MethodPost {
+		// A POST never carries the session cookie that says whose session
+		// to end: a form on the app's site posts cross-site (the cookie is
+		// SameSite=Lax), and an app's server that calls this endpoint
+		// (zitadel's rp.EndSession does) has no cookie at all. The browser
+		// itself must come here, as a top-level GET.
+		q := url.Values{}
+		for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
+			if v := values.Get(name); v != "" {
+				q.Set(name, v)
+			}
+		}
+		redirect(w, r, p.issuer+LogoutPath+"?"+q.Encode())
+		return
 	}
 	hint, clientID, returnTo := values.Get("id_token_hint"), values.Get("client_id"), values.Get("post_logout_redirect_uri")
 
