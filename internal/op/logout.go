@@ -92,7 +92,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if r.Method == http.MethodPost {
-		// A POST never carries the session cookie that says whose session
+		// The POSTs apps send carry no session cookie to say whose session
 		// to end: a form on the app's site posts cross-site (the cookie is
 		// SameSite=Lax), and an app's server that calls this endpoint
 		// (zitadel's rp.EndSession does) has no cookie at all. The browser
