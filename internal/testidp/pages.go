@@ -41,6 +41,12 @@ func render(w http.ResponseWriter, status int, name string, data any, csp string
 	w.Write(buf.Bytes())
 }
 
+// chooserCSP leaves out form-action: browsers apply it to every redirect
+// after a submission, and picking a person redirects to the relying party
+// (and on to its app). The form carries a single-use CSRF token and the
+// page runs no script.
+const chooserCSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
 const pageCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
 func (p *IdP) errorPage(w http.ResponseWriter, status int, msg string) {
@@ -48,7 +54,7 @@ func (p *IdP) errorPage(w http.ResponseWriter, status int, msg string) {
 }
 
 func (p *IdP) chooserPage(w http.ResponseWriter, d chooserData) {
-	render(w, http.StatusOK, "chooser", d, pageCSP)
+	render(w, http.StatusOK, "chooser", d, chooserCSP)
 }
 
 // formPost renders the auto-submitting page of response_mode=form_post.

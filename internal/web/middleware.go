@@ -19,9 +19,17 @@ import (
 // never framed, never leak the URL (which may hold a code or state) in a
 // Referer, and share no browsing context with other sites' windows.
 const (
-	contentSecurityPolicy   = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-	strictTransportSecurity = "max-age=63072000; includeSubDomains"
-	requestIDHeader         = "X-Request-Id"
+	contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	// contentSecurityPolicyFormsLeave is the policy of the pages whose form
+	// ends in a redirect to an app on another origin: the consent page
+	// (Allow sends the code to the app) and the callback re-post page (a
+	// sign-in that completes an app's request). Browsers apply
+	// form-action to every redirect after a submission, so 'self' would
+	// stop the person on our page. Those pages' actions are fixed paths of
+	// our own, never taken from input.
+	contentSecurityPolicyFormsLeave = "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+	strictTransportSecurity         = "max-age=63072000; includeSubDomains"
+	requestIDHeader                 = "X-Request-Id"
 )
 
 // Routes whose success is logged at Debug: probes and scrapes arrive every

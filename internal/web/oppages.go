@@ -34,6 +34,7 @@ func (s *Server) WriteConsent(w http.ResponseWriter, r *http.Request, clientName
 			page.Scopes = append(page.Scopes, sc)
 		}
 	}
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicyFormsLeave)
 	s.writePage(w, r, "consent", page)
 }
 

@@ -216,6 +216,7 @@ func (s *Server) handleCallbackPost(w http.ResponseWriter, r *http.Request) {
 	fetchSite := r.Header.Get("Sec-Fetch-Site")
 	if s.crossSite(r) {
 		if !r.URL.Query().Has(repostParam) {
+			w.Header().Set("Content-Security-Policy", contentSecurityPolicyFormsLeave)
 			s.writePage(w, r, "repost", repostPage{Action: repostAction(r.PathValue("connection")), Fields: formFields(r.PostForm)})
 			return
 		}
