@@ -227,3 +227,32 @@ func TestBrowserDemo(t *testing.T) {
 		t.Errorf("Sallyport still shows the account after logout")
 	}
 }
+
+// For an app that is not first-party, Sallyport asks the person first:
+// Allow on the consent page sends the code on to the app (a form answer
+// that redirects to another origin, which the page's CSP must let
+// through), and the next sign-in remembers the answer.
+func TestBrowserConsent(t *testing.T) {
+	d, err := Start(context.Background(), Config{SallyportAddr: "127.0.0.1:0", AppAddr: "127.0.0.1:0", IdPAddr: "127.0.0.1:0", AskConsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	b := startChromium(t)
+	b.do("opening the demo app", chromedp.Navigate(d.AppURL()+"/"), chromedp.Click(chromedp.CSS(`a.button.primary[href="/login"]`)))
+	b.waitFor(`button[name="subject"]`)
+	b.do("picking Ada", choosePerson("ada"))
+	b.waitFor(`form[action="/consent"] button[value="allow"]`)
+	if loc := b.location(); !strings.HasPrefix(loc, d.Issuer()+"/consent?") {
+		t.Fatalf("the consent page is at %s", loc)
+	}
+	b.do("allowing the app", chromedp.Click(chromedp.CSS(`button[value="allow"]`)))
+	b.waitFor("#id-token")
+	if got := b.text(`#id-token tr[data-claim="email"] td`); got != "ada@acme.test" {
+		t.Errorf("email claim = %q after consent", got)
+	}
+}

@@ -70,6 +70,9 @@ type Config struct {
 	DataDir string
 	// Logger receives the logs of all three parts; nil discards them.
 	Logger *slog.Logger
+	// AskConsent registers the demo app as a third-party app: Sallyport
+	// asks the person to allow it before its first sign-in.
+	AskConsent bool
 }
 
 // Demo is a running demo: Sallyport, the demo identity provider and the
@@ -85,6 +88,7 @@ type Demo struct {
 	dataDir      string
 	removeData   bool
 	clientSecret string
+	askConsent   bool
 }
 
 // Start starts the demo and returns once all three parts are listening.
@@ -93,7 +97,7 @@ func Start(ctx context.Context, cfg Config) (_ *Demo, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &Demo{log: log, serveErr: make(chan error, 2)}
+	d := &Demo{log: log, serveErr: make(chan error, 2), askConsent: cfg.AskConsent}
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -202,7 +206,7 @@ func (d *Demo) settings(upstreamSecret string) *sallyport.Settings {
 		Secret:                 d.clientSecret,
 		RedirectURIs:           []string{d.appURL + "/callback"},
 		PostLogoutRedirectURIs: []string{d.appURL + "/"},
-		SkipConsent:            true,
+		SkipConsent:            !d.askConsent,
 	}}
 	return s
 }
