@@ -5,7 +5,8 @@
 //
 // On SQLite the store keeps two pools: a single-connection writer whose
 // transactions begin IMMEDIATE (so writers queue in Go instead of failing
-// with SQLITE_BUSY) and a read-only pool that WAL lets run beside it.
+// with SQLITE_BUSY) and a read-only pool that WAL lets run beside it. Each
+// pool keeps its statements prepared (see stmtcache.go).
 package sqlstore
 
 import (
@@ -59,6 +60,9 @@ type DB struct {
 	read     *sql.DB // == write on PostgreSQL
 	provider *goose.Provider
 	log      *slog.Logger
+	// wstmts and rstmts are the SQLite pools' prepared statements; nil on
+	// PostgreSQL, where pgx keeps its own per connection.
+	wstmts, rstmts *stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -136,6 +140,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.read = db.write
 	}
 	db.queries = queries{r: db.read, w: db.write, dialect: dialect}
+	if dialect == SQLite {
+		db.wstmts, db.rstmts = newStmtCache(db.write), newStmtCache(db.read)
+		db.queries.r, db.queries.w = cachedDB{db.rstmts}, cachedDB{db.wstmts}
+	}
 	if db.provider, err = newMigrationProvider(dialect, db.write, log); err != nil {
 		db.Close()
 		return nil, err
@@ -219,6 +227,12 @@ func (db *DB) Ping(ctx context.Context) error {
 // cleanly stopped database is a single file again.
 func (db *DB) Close() error {
 	var errs []error
+	// Statements first: they belong to the pools' connections.
+	for _, c := range []*stmtCache{db.rstmts, db.wstmts} {
+		if c != nil {
+			errs = append(errs, c.close())
+		}
+	}
 	if db.dialect == SQLite && db.write != nil {
 		if _, err := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			errs = append(errs, err)
@@ -242,13 +256,21 @@ func (db *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	var q dbtx = tx
+	if db.wstmts != nil {
+		ct := newCachedTx(tx, db.wstmts)
+		q = ct
+		// Deferred before the rollback, so it runs after it: only then is
+		// the writer's connection free to prepare on.
+		defer func() { db.wstmts.warm(ctx, ct.missing()) }()
+	}
 	committed := false
 	defer func() {
 		if !committed {
 			tx.Rollback()
 		}
 	}()
-	if err := fn(queries{r: tx, w: tx, dialect: db.dialect}); err != nil {
+	if err := fn(queries{r: q, w: q, dialect: db.dialect}); err != nil {
 		return err
 	}
 	committed = true // Commit ends the transaction even when it fails
