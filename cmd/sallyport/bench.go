@@ -109,6 +109,9 @@ func (c *benchLoginCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "sallyport  %s, connection %s\nupstream   %s (%s), %d users\n",
 		issuer, loadgen.DefaultConnection, up.Issuer(), c.UpstreamAlg, c.Users)
 
+	if err := c.awaitUpstreamKeys(e, l); err != nil {
+		return err
+	}
 	failed := 0
 	if c.Warmup {
 		r, err := l.Run(e.ctx, loadgen.Phase{Browsers: c.Browsers, SignIns: c.Users})
@@ -150,6 +153,35 @@ func (c *benchLoginCmd) Run(e *env) error {
 		return silentExit(1)
 	}
 	return nil
+}
+
+// keysRefetchWait is how long a Sallyport that verified tokens from an
+// earlier bench upstream may take to accept this one's: every bench
+// upstream has new keys, and Sallyport fetches an upstream's keys again
+// for an unknown key id at most once per 30 s.
+const keysRefetchWait = 35 * time.Second
+
+// awaitUpstreamKeys signs in once, and again every second while Sallyport
+// refuses the upstream's ID token at its callback (400), for at most
+// keysRefetchWait. Any other failure, or a refusal that outlasts the wait,
+// is left for the runs to count.
+func (c *benchLoginCmd) awaitUpstreamKeys(e *env, l *loadgen.Loader) error {
+	const refused = "GET sallyport /callback/" + loadgen.DefaultConnection + " answered 400"
+	deadline := time.Now().Add(keysRefetchWait)
+	for said := false; ; said = true {
+		r, err := l.Run(e.ctx, loadgen.Phase{Browsers: 1, SignIns: 1})
+		if err != nil || r.Errors[refused] == 0 || time.Now().After(deadline) {
+			return err
+		}
+		if !said {
+			fmt.Fprintf(e.stdout, "waiting    Sallyport refuses the new upstream's ID tokens (%s); it fetches the keys again within 30 s\n", r.Samples[refused])
+		}
+		select {
+		case <-e.ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // cpuClocks are the CPU times read on either side of the measured phase

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -220,13 +221,25 @@ func (l *Loader) where(u *url.URL) string {
 }
 
 // drain reads what is left of a body, so the connection can be reused,
-// and returns its start for error details.
+// and returns its text for error details: a page's words without its
+// markup, where Sallyport's refusal pages name the outcome.
 func drain(resp *http.Response) string {
 	defer resp.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return strings.Join(strings.Fields(string(head)), " ")
+	text := string(body)
+	if i := strings.Index(text, "<main"); i >= 0 {
+		text = text[i:]
+	}
+	text = strings.Join(strings.Fields(markup.ReplaceAllString(text, " ")), " ")
+	if len(text) > 300 {
+		text = text[:300] + "…"
+	}
+	return text
 }
+
+// markup is an HTML tag or comment, good enough to read error pages.
+var markup = regexp.MustCompile(`<[^>]*>`)
 
 // randomString is 32 random bytes, base64url: state, nonce and PKCE
 // verifier (43 characters, as RFC 7636 asks).
