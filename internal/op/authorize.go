@@ -193,7 +193,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, values url.Values, c stor
 		ap.Prompt = strings.Fields(prompt)
 		for _, v := range ap.Prompt {
 			if !slices.Contains([]string{"none", "login", "consent", "select_account"}, v) {
-				return ap, invalidAuthz("unsupported prompt value " + strconv.Quote(v))
+				return ap, invalidAuthz("unsupported prompt value '" + v + "'")
 			}
 		}
 		if ap.prompts("none") && len(ap.Prompt) > 1 {
@@ -212,14 +212,14 @@ func (p *Provider) parseAuthorize(ctx context.Context, values url.Values, c stor
 	}
 	if ap.Connection = values.Get("connection"); ap.Connection != "" {
 		if !connectionAllowed(c, ap.Connection) {
-			return ap, &authzError{oauth: "access_denied", description: "this app may not use the connection " + strconv.Quote(ap.Connection), outcome: outcome.NotAllowed}
+			return ap, &authzError{oauth: "access_denied", description: "this app may not use the connection '" + ap.Connection + "'", outcome: outcome.NotAllowed}
 		}
 		slugs, err := p.upstream.ConnectionSlugs(ctx)
 		if err != nil {
 			return ap, &authzError{oauth: "server_error", description: "sign-in methods are unavailable", outcome: outcome.Internal}
 		}
 		if !slices.Contains(slugs, ap.Connection) {
-			return ap, invalidAuthz("no active connection is named " + strconv.Quote(ap.Connection))
+			return ap, invalidAuthz("no active connection is named '" + ap.Connection + "'")
 		}
 	}
 	return ap, nil
@@ -624,7 +624,7 @@ func (p *Provider) appRedirect(redirectURI string, params url.Values, state stri
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, e *authzError) {
 	params := url.Values{"error": {e.oauth}}
 	if e.description != "" {
-		params.Set("error_description", e.description)
+		params.Set("error_description", oauthDescription(e.description))
 	}
 	target, err := p.appRedirect(redirectURI, params, state)
 	if err != nil {

@@ -75,7 +75,19 @@ func writeTokenError(w http.ResponseWriter, err error) {
 	if te.basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="sallyport"`)
 	}
-	writeTokenJSON(w, te.status, map[string]string{"error": te.oauth, "error_description": te.description})
+	writeTokenJSON(w, te.status, map[string]string{"error": te.oauth, "error_description": oauthDescription(te.description)})
+}
+
+// oauthDescription keeps an error_description to the characters RFC 6749
+// §4.1.2.1 and §5.2 allow, printable ASCII but " and \: a refusal may name
+// what the request sent, and a request can send anything.
+func oauthDescription(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // tokenResponse is RFC 6749 §5.1 plus the ID token.
