@@ -221,6 +221,21 @@ func (h *harness) oidccWantAppError(back *url.URL, state string, codes ...string
 			h.t.Errorf("unexpected parameter %s in an error response", k)
 		}
 	}
+	if !oidccDescriptionOK(q.Get("error_description")) {
+		h.t.Errorf("error_description %q has characters RFC 6749 §4.1.2.1 does not allow", q.Get("error_description"))
+	}
+}
+
+// oidccDescriptionOK reports whether an error_description keeps to the
+// characters RFC 6749 §4.1.2.1 and §5.2 allow: printable ASCII but " and
+// \. The suite checks it on the token endpoint's errors.
+func oidccDescriptionOK(s string) bool {
+	for _, c := range s {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // oidccResponse is a token, userinfo or discovery answer, read raw.
@@ -273,11 +288,8 @@ func oidccWantTokenError(t *testing.T, what string, r oidccResponse, status int,
 	if r.status != status || r.str("error") != code || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 		t.Errorf("%s: %d %v (%s), want %d with error %s in JSON", what, r.status, r.json, r.header.Get("Content-Type"), status, code)
 	}
-	for _, c := range r.str("error_description") {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			t.Errorf("%s: error_description %q has characters RFC 6749 §5.2 does not allow", what, r.str("error_description"))
-			break
-		}
+	if !oidccDescriptionOK(r.str("error_description")) {
+		t.Errorf("%s: error_description %q has characters RFC 6749 §5.2 does not allow", what, r.str("error_description"))
 	}
 }
 
@@ -1150,5 +1162,33 @@ func TestOIDCCExtra_DuplicatedParametersRejected(t *testing.T) {
 		form := oidccRedeemForm(code, req)
 		form.Add("code", code)
 		oidccWantTokenError(t, "a repeated code", h.oidccPostForm("/oauth2/token", form, appID, appSecret), http.StatusBadRequest, "invalid_request")
+	})
+}
+
+// Not a module of the suite: error_description keeps to printable ASCII
+// without " and \ (RFC 6749 §4.1.2.1, §5.2), also when the refusal names
+// what the request sent.
+func TestOIDCCExtra_ErrorDescriptionCharacters(t *testing.T) {
+	t.Parallel()
+	h, a := oidccSetup(t)
+	b := h.browser()
+	for name, value := range map[string]string{"prompt": `log"in`, "connection": `n\o"pé`} {
+		t.Run(name, func(t *testing.T) {
+			h := h.oidccFor(t)
+			req := newOIDCCRequest()
+			back, page := h.oidccBrowse(b, a.oidccURL(req, oauth2.SetAuthURLParam(name, value)))
+			if back == nil {
+				t.Fatalf("stopped at %s with %d", page.url, page.status)
+			}
+			h.oidccWantAppError(back, req.state, "invalid_request", "access_denied")
+		})
+	}
+	t.Run("token endpoint", func(t *testing.T) {
+		a := h.oidccFor(t).oidccApp(appID, appSecret, "openid", "offline_access")
+		got := a.oidccSignIn(b)
+		r := h.oidccPostForm("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {got.token.RefreshToken}, "scope": {`openid "email"`}}, appID, appSecret)
+		oidccWantTokenError(t, "a refresh asking for a scope never granted", r, http.StatusBadRequest, "invalid_scope")
+		r = h.oidccPostForm("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, `"x\`: {"1", "2"}}, appID, appSecret)
+		oidccWantTokenError(t, "a repeated parameter with a strange name", r, http.StatusBadRequest, "invalid_request")
 	})
 }
