@@ -103,6 +103,9 @@ func newBrowserHarness(t *testing.T, formPost bool) *browserHarness {
 	settings.InsecureAllowPrivateNetworks = true
 	settings.Connections = []config.Connection{
 		{Slug: "corp", Kind: config.KindOIDC, DisplayName: "Corp IdP", Issuer: idp.Issuer(testidp.Generic), ClientID: corpClient, ClientSecret: corpSecret},
+		// A second way to sign in, so /login shows its chooser rather
+		// than going straight to the only one.
+		{Slug: "backup", Kind: config.KindOIDC, DisplayName: "Backup IdP", Issuer: idp.Issuer(testidp.Generic), ClientID: corpClient, ClientSecret: corpSecret},
 	}
 	clk := &clock{}
 	logger := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelError}))

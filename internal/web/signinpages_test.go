@@ -698,3 +698,26 @@ func text(n *html.Node) string {
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+// With one way to sign in, /login has nothing to ask and goes straight to
+// it, carrying return_to and an app's pending request; not right after
+// signing out (it would sign the person straight back in), and not for a
+// signed-in person who came to switch accounts.
+func TestLoginWithOneOptionGoesStraightToIt(t *testing.T) {
+	fake := &fakeSignIn{options: []LoginOption{{Slug: "corp", Kind: "oidc", DisplayName: "Corp IdP"}}}
+	f := newSignInFixture(t, fake)
+	resp, _ := f.get(t, "/login?return_to=%2Faccount&request=abc", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login/corp?request=abc&return_to=%2Faccount" {
+		t.Errorf("GET /login = %d to %q, want 303 to /login/corp with return_to and request", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := f.get(t, "/login?signed_out=1", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /login?signed_out=1 = %d, want the page", resp.StatusCode)
+	}
+	fake.account = &Account{User: store.User{Name: "Ann"}}
+	if resp, _ := f.get(t, "/login", nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /login signed in = %d, want the page to switch accounts", resp.StatusCode)
+	}
+	if resp, _ := f.get(t, "/login?request=abc", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("GET /login?request= signed in = %d, want 303: the app's request needs a new sign-in", resp.StatusCode)
+	}
+}
