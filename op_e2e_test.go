@@ -170,3 +170,53 @@ func TestAppSignInWithGoOIDC(t *testing.T) {
 		t.Fatalf("second authorization: %s, upstream hit %d times", back, h.idp.Requests(testidp.Generic, "authorize")-before)
 	}
 }
+
+// An id_token_hint names whom the app expects: a session of anyone else
+// does not satisfy the request (prompt=none answers login_required), a
+// session of that person does, and a hint Sallyport did not sign is
+// refused.
+func TestAuthorizeIDTokenHint(t *testing.T) {
+	h := newHarness(t, "", withApp(func(c *config.Client) { c.AllowedConnections = []string{"corp"} }))
+	a := h.app()
+	signIn := func(subject string) (*http.Client, string) {
+		h.user(testidp.Generic, testidp.User{Subject: subject, Email: subject + "@example.com", EmailVerified: true})
+		b := h.browser()
+		v := oauth2.GenerateVerifier()
+		tok, err := a.oauth.Exchange(a.ctx, a.authorize(b, "s", "n", v).Query().Get("code"), oauth2.VerifierOption(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, tok.Extra("id_token").(string)
+	}
+	ada, adaHint := signIn("ada")
+	bob, _ := signIn("bob")
+	silent := func(b *http.Client, hint string) url.Values {
+		return a.authorize(b, "s", "n", oauth2.GenerateVerifier(), oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("id_token_hint", hint)).Query()
+	}
+	if q := silent(bob, adaHint); q.Get("error") != "login_required" {
+		t.Errorf("Bob's session with Ada's hint: %v, want login_required", q)
+	}
+	if q := silent(ada, adaHint); q.Get("code") == "" {
+		t.Errorf("Ada's session with Ada's hint: %v, want a code", q)
+	}
+	forged := adaHint[:len(adaHint)-4] + "AAAA"
+	if q := silent(ada, forged); q.Get("error") != "invalid_request" {
+		t.Errorf("a hint with a broken signature: %v, want invalid_request", q)
+	}
+}
+
+// An authorization request posted from the app's page becomes the same
+// request as a GET, so the browser brings its SameSite=Lax session cookie.
+func TestAuthorizePostBecomesGet(t *testing.T) {
+	h := newHarness(t, "", withApp(nil))
+	form := url.Values{"client_id": {appID}, "redirect_uri": {appRedirect}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}, "prompt": {"none"}}
+	resp, err := noRedirects(h.browser()).PostForm(h.ts.URL+"/oauth2/authorize", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.Path != "/oauth2/authorize" || loc.Query().Encode() != form.Encode() {
+		t.Fatalf("POST /oauth2/authorize = %d to %v, want 303 to the same request as a GET", resp.StatusCode, loc)
+	}
+}

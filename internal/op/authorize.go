@@ -34,6 +34,9 @@ type authzParams struct {
 	MaxAge              int64    `json:"max_age"` // seconds; -1 when absent
 	LoginHint           string   `json:"login_hint,omitempty"`
 	Connection          string   `json:"connection,omitempty"`
+	// HintSubject is the sub of a valid id_token_hint: an existing
+	// session of anyone else does not satisfy the request.
+	HintSubject string `json:"hint_subject,omitempty"`
 }
 
 func (a *authzParams) prompts(v string) bool { return slices.Contains(a.Prompt, v) }
@@ -51,7 +54,7 @@ const (
 var authorizeParamNames = []string{
 	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales",
-	"connection", "request", "request_uri", "organization",
+	"connection", "request", "request_uri", "organization", "id_token_hint",
 }
 
 // authzError is a refusal sent back to the app at its redirect URI
@@ -89,6 +92,14 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	values, err := authorizeValues(r)
 	if err != nil {
 		p.pages.WriteError(w, r, err)
+		return
+	}
+	if r.Method == http.MethodPost {
+		// A form posted from the app's site arrives without the
+		// SameSite=Lax session cookie, so the person would look signed
+		// out (prompt=none would fail). The same request as a top-level
+		// GET carries it; every parameter, repeats included, goes along.
+		redirect(w, r, p.issuer+AuthorizePath+"?"+values.Encode())
 		return
 	}
 	client, err := p.checkClient(ctx, values)
@@ -210,6 +221,13 @@ func (p *Provider) parseAuthorize(ctx context.Context, values url.Values, c stor
 	if ap.LoginHint = values.Get("login_hint"); len(ap.LoginHint) > maxLoginHintLen {
 		return ap, invalidAuthz("login_hint is too long")
 	}
+	if hint := values.Get("id_token_hint"); hint != "" {
+		hc, err := p.verifyHint(ctx, hint)
+		if err != nil || !slices.Contains(hc.Audience, c.ID) {
+			return ap, invalidAuthz("id_token_hint is not an ID token Sallyport issued to this app")
+		}
+		ap.HintSubject = hc.Subject
+	}
 	if ap.Connection = values.Get("connection"); ap.Connection != "" {
 		if !connectionAllowed(c, ap.Connection) {
 			return ap, &authzError{oauth: "access_denied", description: "this app may not use the connection '" + ap.Connection + "'", outcome: outcome.NotAllowed}
@@ -289,6 +307,9 @@ func (p *Provider) satisfies(ap authzParams, c store.Client, sess store.Session,
 		}
 		if ap.MaxAge >= 0 && p.now().Sub(sess.CreatedAt) > time.Duration(ap.MaxAge)*time.Second {
 			return false
+		}
+		if ap.HintSubject != "" && sess.UserID != ap.HintSubject {
+			return false // the app expects someone else (OpenID Connect Core §3.1.2.1)
 		}
 	}
 	if ap.Connection != "" && connSlug != ap.Connection {
@@ -410,8 +431,12 @@ func (p *Provider) handOver(w http.ResponseWriter, r *http.Request, c store.Clie
 		p.redirectLocal(w, r, "/login", pending.ID)
 		return
 	}
+	// Sallyport's auth_time is when its own session started; an upstream
+	// with a session of its own would sign the person in silently, so a
+	// request that bounds the age of the sign-in asks the upstream to
+	// authenticate again.
 	prompt := ""
-	if ap.prompts("login") || ap.MaxAge == 0 {
+	if ap.prompts("login") || ap.MaxAge >= 0 {
 		prompt = "login"
 	}
 	target, err := p.upstream.BeginForRequest(w, r, slug, &pending, ap.LoginHint, prompt)
