@@ -486,34 +486,53 @@ func loadPending(ctx context.Context, q store.Queries, id string, now time.Time)
 	return req, ap, c, err
 }
 
-// handleResume continues a pending request after the person signed in.
-func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
+// resumable is a pending request with the session that may finish it.
+type resumable struct {
+	id     string
+	ap     authzParams
+	client store.Client
+	si     signedIn
+}
+
+// resume loads the pending request id for the browser's session. When the
+// request is gone it shows why; when the session does not satisfy it (or
+// there is none) it sends the person to sign in for it. Either way it
+// answers and returns false.
+func (p *Provider) resume(w http.ResponseWriter, r *http.Request, id string) (resumable, bool) {
 	ctx := r.Context()
-	id := r.URL.Query().Get("request")
 	req, ap, c, err := loadPending(ctx, p.store, id, p.now())
 	if err != nil {
 		p.pages.WriteError(w, r, err)
-		return
+		return resumable{}, false
 	}
 	si, ok, err := p.currentUser(ctx, r)
 	if err != nil {
 		p.pages.WriteError(w, r, err)
-		return
+		return resumable{}, false
 	}
 	if !ok || !p.satisfies(ap, c, si.sess, si.connSlug, req.CreatedAt) {
 		p.redirectLocal(w, r, "/login", id)
+		return resumable{}, false
+	}
+	return resumable{id: id, ap: ap, client: c, si: si}, true
+}
+
+// handleResume continues a pending request after the person signed in.
+func (p *Provider) handleResume(w http.ResponseWriter, r *http.Request) {
+	rs, ok := p.resume(w, r, r.URL.Query().Get("request"))
+	if !ok {
 		return
 	}
-	consent, err := needsConsent(ctx, p.store, c, ap, si.user.ID)
+	consent, err := needsConsent(r.Context(), p.store, rs.client, rs.ap, rs.si.user.ID)
 	if err != nil {
 		p.pages.WriteError(w, r, err)
 		return
 	}
 	if consent {
-		p.redirectLocal(w, r, ConsentPath, id)
+		p.redirectLocal(w, r, ConsentPath, rs.id)
 		return
 	}
-	p.finishPending(w, r, id, c, ap, si.sess, nil)
+	p.finishPending(w, r, rs.id, rs.client, rs.ap, rs.si.sess, nil)
 }
 
 // finishPending consumes the pending request and issues its code in one

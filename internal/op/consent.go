@@ -13,26 +13,15 @@ import (
 // handleConsentPage asks the signed-in person whether the app of a pending
 // request may use their account.
 func (p *Provider) handleConsentPage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	id := r.URL.Query().Get("request")
-	_, ap, c, err := loadPending(ctx, p.store, id, p.now())
-	if err != nil {
-		p.pages.WriteError(w, r, err)
+	rs, ok := p.resume(w, r, r.URL.Query().Get("request"))
+	if !ok {
 		return
 	}
-	if _, ok, err := p.currentUser(ctx, r); err != nil || !ok {
-		if err != nil {
-			p.pages.WriteError(w, r, err)
-			return
-		}
-		p.redirectLocal(w, r, "/login", id)
-		return
-	}
-	name := c.Name
+	name := rs.client.Name
 	if name == "" {
-		name = c.ID
+		name = rs.client.ID
 	}
-	p.pages.WriteConsent(w, r, name, ap.Scopes, id)
+	p.pages.WriteConsent(w, r, name, rs.ap.Scopes, rs.id)
 }
 
 // handleConsent records the person's answer. Allowing remembers the
@@ -45,21 +34,11 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 		p.pages.WriteError(w, r, outcome.Wrap(outcome.InvalidRequest, err))
 		return
 	}
-	id := r.PostForm.Get("request")
-	req, ap, c, err := loadPending(ctx, p.store, id, p.now())
-	if err != nil {
-		p.pages.WriteError(w, r, err)
+	rs, ok := p.resume(w, r, r.PostForm.Get("request"))
+	if !ok {
 		return
 	}
-	si, ok, err := p.currentUser(ctx, r)
-	if err != nil {
-		p.pages.WriteError(w, r, err)
-		return
-	}
-	if !ok || !p.satisfies(ap, c, si.sess, si.connSlug, req.CreatedAt) {
-		p.redirectLocal(w, r, "/login", id)
-		return
-	}
+	id, ap, c, si := rs.id, rs.ap, rs.client, rs.si
 	switch r.PostForm.Get("decision") {
 	case "allow":
 		p.finishPending(w, r, id, c, ap, si.sess, func(q store.Queries) error {
