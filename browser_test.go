@@ -9,18 +9,16 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sallyport/sallyport/internal/browsertest"
 	"github.com/sallyport/sallyport/internal/config"
 	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/outcome"
@@ -38,17 +36,6 @@ import (
 // so no certificate is needed. The upstream, testidp, is reached as
 // http://localhost:PORT, another site than 127.0.0.1, so the trip to the
 // upstream and back is cross-site, as with a real provider.
-
-// chromiumPath is Debian's Chromium, the browser .ci/run installs.
-const chromiumPath = "/usr/bin/chromium"
-
-const (
-	// browserTestTimeout bounds each browser test, Chromium's start included.
-	browserTestTimeout = 60 * time.Second
-	// browserStepTimeout bounds one wait for a page, so that a failure
-	// still leaves time to report where the browser ended.
-	browserStepTimeout = 20 * time.Second
-)
 
 // browserHarness is a harness served as a browser sees it (see the top of
 // this file), recording the POST callbacks Sallyport receives.
@@ -203,138 +190,6 @@ func localhostAddr(ln net.Listener) net.Addr {
 	return hostAddr(net.JoinHostPort("localhost", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
 }
 
-// chromium is one headless Chromium, driven for one test.
-type chromium struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-// startChromium starts headless Chromium with a fresh profile, for the
-// rest of the test or browserTestTimeout, whichever ends first. Without
-// Chromium the test is skipped, except under CI=true, where it fails: CI
-// must run these tests.
-func startChromium(t *testing.T) *chromium {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI must run the browser tests: %v (.ci/run installs Debian's chromium)", err)
-		}
-		t.Skipf("no %s (apt-get install chromium); skipping the browser tests", chromiumPath)
-	}
-	// Made before the cleanups below, so it is removed after Chromium exits.
-	profile := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), browserTestTimeout)
-	t.Cleanup(cancel)
-	// Run as root on a closed network: without the background-networking
-	// flags Chromium keeps dialling Google's hosts.
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(profile),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-breakpad", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	t.Cleanup(cancelAlloc) // waits for Chromium to exit
-	ctx, cancelBrowser := chromedp.NewContext(ctx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return &chromium{t: t, ctx: ctx}
-}
-
-// do runs steps and fails the test, saying what it was doing, on an error.
-func (c *chromium) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	c.t.Helper()
-	if err := chromedp.Do(c.ctx, steps...); err != nil {
-		c.t.Fatalf("%s: %v%s", what, err, c.whereIs())
-	}
-}
-
-// waitFor waits until the CSS selector sel is visible: the browser has
-// arrived on the page that has it.
-func (c *chromium) waitFor(sel string) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.ctx, browserStepTimeout)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		c.t.Fatalf("waiting for %s: %v%s", sel, err, c.whereIs())
-	}
-}
-
-// text is the visible text of the first element that matches sel.
-func (c *chromium) text(sel string) string {
-	c.t.Helper()
-	s, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		c.t.Fatalf("reading %s: %v%s", sel, err, c.whereIs())
-	}
-	return s
-}
-
-// html is the page's document as the browser holds it.
-func (c *chromium) html() string {
-	c.t.Helper()
-	s, err := chromedp.Run(c.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
-	if err != nil {
-		c.t.Fatalf("reading the page: %v", err)
-	}
-	return s
-}
-
-// location is the browser's current URL.
-func (c *chromium) location() *url.URL {
-	c.t.Helper()
-	s, err := chromedp.Run(c.ctx, chromedp.Location())
-	if err != nil {
-		c.t.Fatalf("reading the location: %v", err)
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return u
-}
-
-// cookies are the browser's cookies for u, by name.
-func (c *chromium) cookies(u string) map[string]*network.Cookie {
-	c.t.Helper()
-	res, err := chromedp.Run(c.ctx, func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
-		return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
-	})
-	if err != nil {
-		c.t.Fatalf("reading cookies: %v", err)
-	}
-	m := make(map[string]*network.Cookie)
-	for _, ck := range res.Cookies {
-		m[ck.Name] = ck
-	}
-	return m
-}
-
-// whereIs says where the browser is and what it shows, for failures.
-func (c *chromium) whereIs() string {
-	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
-	defer cancel()
-	loc, err := chromedp.Run(ctx, chromedp.Location())
-	if err != nil {
-		return ""
-	}
-	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	if len(body) > 800 {
-		body = body[:800] + "…"
-	}
-	return "\nthe browser is at " + loc + ", showing:\n" + body
-}
-
 // continueWith is the /login button of a connection.
 func continueWith(name string) string {
 	return `//a[contains(normalize-space(.), "Continue with ` + name + `")]`
@@ -345,21 +200,21 @@ func continueWith(name string) string {
 func TestBrowserSignIn(t *testing.T) {
 	h := newBrowserHarness(t, false)
 	h.user(testidp.Generic, testidp.User{Subject: "ann-1", Email: "Ann@Example.com", EmailVerified: true, Name: "Ann Lee"})
-	b := startChromium(t)
+	b := browsertest.Start(t)
 
-	b.do("signing in", chromedp.Navigate(h.ts.URL+"/login"), chromedp.Click(continueWith("Corp IdP")))
-	b.waitFor("section.profile")
-	if u := b.location(); u.Path != "/account" {
+	b.Do("signing in", chromedp.Navigate(h.ts.URL+"/login"), chromedp.Click(continueWith("Corp IdP")))
+	b.WaitFor("section.profile")
+	if u := b.URL(); u.Path != "/account" {
 		t.Errorf("signed in at %s, want /account", u)
 	}
-	if name := b.text(".profile .name"); name != "Ann Lee" {
+	if name := b.Text(".profile .name"); name != "Ann Lee" {
 		t.Errorf("/account shows the name %q, want Ann Lee", name)
 	}
-	if email := b.text(".profile .email"); !strings.HasPrefix(email, "ann@example.com") {
+	if email := b.Text(".profile .email"); !strings.HasPrefix(email, "ann@example.com") {
 		t.Errorf("/account shows the email %q, want ann@example.com", email)
 	}
 
-	c := b.cookies(h.ts.URL)[session.CookieName]
+	c := b.Cookies(h.ts.URL)[session.CookieName]
 	switch {
 	case c == nil:
 		t.Fatalf("the browser has no %s cookie", session.CookieName)
@@ -368,21 +223,21 @@ func TestBrowserSignIn(t *testing.T) {
 			c.HTTPOnly, c.Secure, c.SameSite, c.Path, c.Domain)
 	}
 
-	b.do("signing out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button[type="submit"]`)))
-	b.waitFor(`.notice[role="status"]`)
-	if u := b.location(); u.Path != "/login" {
+	b.Do("signing out", chromedp.Click(chromedp.CSS(`form[action="/logout"] button[type="submit"]`)))
+	b.WaitFor(`.notice[role="status"]`)
+	if u := b.URL(); u.Path != "/login" {
 		t.Errorf("signed out at %s, want /login", u)
 	}
-	if s := b.text(`.notice[role="status"]`); s != "You are signed out." {
+	if s := b.Text(`.notice[role="status"]`); s != "You are signed out." {
 		t.Errorf("notice %q", s)
 	}
-	if _, ok := b.cookies(h.ts.URL)[session.CookieName]; ok {
+	if _, ok := b.Cookies(h.ts.URL)[session.CookieName]; ok {
 		t.Error("the session cookie outlived sign-out")
 	}
 
-	b.do("opening /account", chromedp.Navigate(h.ts.URL+"/account"))
-	b.waitFor("ul.providers")
-	if u := b.location(); u.Path != "/login" || u.Query().Get("return_to") != "/account" {
+	b.Do("opening /account", chromedp.Navigate(h.ts.URL+"/account"))
+	b.WaitFor("ul.providers")
+	if u := b.URL(); u.Path != "/login" || u.Query().Get("return_to") != "/account" {
 		t.Errorf("/account after sign-out ended at %s, want /login?return_to=/account", u)
 	}
 }
@@ -396,15 +251,15 @@ func TestBrowserOutcomePage(t *testing.T) {
 	if err := h.idp.Misbehave(testidp.Generic, testidp.Misbehavior{BadSignature: true}); err != nil {
 		t.Fatal(err)
 	}
-	b := startChromium(t)
+	b := browsertest.Start(t)
 
-	b.do("signing in", chromedp.Navigate(h.ts.URL+"/login"), chromedp.Click(continueWith("Corp IdP")))
-	b.waitFor("p.sentence")
-	if u := b.location(); u.Path != "/callback/corp" {
+	b.Do("signing in", chromedp.Navigate(h.ts.URL+"/login"), chromedp.Click(continueWith("Corp IdP")))
+	b.WaitFor("p.sentence")
+	if u := b.URL(); u.Path != "/callback/corp" {
 		t.Errorf("the outcome page is at %s, want /callback/corp", u)
 	}
 	want := outcome.IdentityInvalid.Sentence()
-	if s := b.text("p.sentence"); s != want {
+	if s := b.Text("p.sentence"); s != want {
 		t.Errorf("the page says %q, want %q", s, want)
 	}
 
@@ -415,7 +270,7 @@ func TestBrowserOutcomePage(t *testing.T) {
 	if err := json.Unmarshal(ev.Detail, &detail); err != nil || detail.Reason == "" {
 		t.Fatalf("audit detail %s (%v), want the reason", ev.Detail, err)
 	}
-	page := b.html()
+	page := b.HTML()
 	for _, leak := range []string{detail.Reason, "oidc:", "upstream:", "jose", "goroutine", "panic", ".go:", "%!"} {
 		if strings.Contains(page, leak) {
 			t.Errorf("the outcome page shows %q", leak)
@@ -428,13 +283,13 @@ func TestBrowserOutcomePage(t *testing.T) {
 	if err := h.idp.Misbehave(testidp.Generic, testidp.Misbehavior{}); err != nil {
 		t.Fatal(err)
 	}
-	b.do("starting again", chromedp.Click(`//a[normalize-space(.)="Start again"]`))
-	b.waitFor("ul.providers")
-	if u := b.location(); u.Path != "/login" {
+	b.Do("starting again", chromedp.Click(`//a[normalize-space(.)="Start again"]`))
+	b.WaitFor("ul.providers")
+	if u := b.URL(); u.Path != "/login" {
 		t.Errorf("Start again led to %s, want /login", u)
 	}
-	b.do("signing in again", chromedp.Click(continueWith("Corp IdP")))
-	b.waitFor("section.profile")
+	b.Do("signing in again", chromedp.Click(continueWith("Corp IdP")))
+	b.WaitFor("section.profile")
 }
 
 // A callback POSTed from another site (Sign in with Apple's form_post) is
@@ -454,14 +309,14 @@ func TestBrowserOutcomePage(t *testing.T) {
 func TestBrowserCrossSiteFormPost(t *testing.T) {
 	h := newBrowserHarness(t, true)
 	h.user(testidp.Generic, testidp.User{Subject: "ann-1", Email: "ann@example.com", EmailVerified: true, Name: "Ann Lee"})
-	b := startChromium(t)
+	b := browsertest.Start(t)
 
-	b.do("signing in", chromedp.Navigate(h.ts.URL+"/login"), chromedp.Click(continueWith("Corp IdP")))
-	b.waitFor("section.profile")
-	if u := b.location(); u.Path != "/account" {
+	b.Do("signing in", chromedp.Navigate(h.ts.URL+"/login"), chromedp.Click(continueWith("Corp IdP")))
+	b.WaitFor("section.profile")
+	if u := b.URL(); u.Path != "/account" {
 		t.Errorf("signed in at %s, want /account", u)
 	}
-	if name := b.text(".profile .name"); name != "Ann Lee" {
+	if name := b.Text(".profile .name"); name != "Ann Lee" {
 		t.Errorf("/account shows %q, want Ann Lee", name)
 	}
 
@@ -475,7 +330,7 @@ func TestBrowserCrossSiteFormPost(t *testing.T) {
 	if p := posts[1]; p.RawQuery != "repost=1" || p.FetchSite != "same-origin" || !p.FlowCookie {
 		t.Errorf("re-post %+v; want ?repost=1, same-origin, with the flow cookie", p)
 	}
-	if c := b.cookies(h.ts.URL)[session.CookieName]; c == nil || c.SameSite != network.CookieSameSiteLax {
+	if c := b.Cookies(h.ts.URL)[session.CookieName]; c == nil || c.SameSite != network.CookieSameSiteLax {
 		t.Errorf("session cookie %+v, want SameSite=Lax", c)
 	}
 }
