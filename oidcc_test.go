@@ -659,19 +659,40 @@ func TestOIDCC_EnsureOtherScopeOrderSucceeds(t *testing.T) {
 	}
 }
 
+// oidccAcceptsParam is a module that only checks that an authorization
+// request with the parameter name=value signs the person in. It runs in
+// parallel with the other modules.
+func oidccAcceptsParam(t *testing.T, name, value string) {
+	t.Helper()
+	t.Parallel()
+	h, a := oidccSetup(t)
+	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam(name, value))
+}
+
+// oidccSignInAgain is the start of the modules that authorize twice in one
+// browser: a first sign-in, then, after the clock moves on by wait, a
+// second with the extra parameters. upstream is how many times the second
+// went to the upstream to sign the person in.
+func oidccSignInAgain(t *testing.T, wait time.Duration, extra ...oauth2.AuthCodeOption) (h *harness, first, second oidccTokens, upstream int) {
+	t.Helper()
+	h, a := oidccSetup(t)
+	b := h.browser()
+	first = a.oidccSignIn(b)
+	h.clock.Advance(wait)
+	visits := h.oidccUpstreamVisits()
+	second = a.oidccSignIn(b, extra...)
+	return h, first, second, h.oidccUpstreamVisits() - visits
+}
+
 // oidcc-display-page: display=page is accepted (and, like every display
 // value, makes no difference to Sallyport's pages).
 func TestOIDCC_DisplayPage(t *testing.T) {
-	t.Parallel()
-	h, a := oidccSetup(t)
-	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam("display", "page"))
+	oidccAcceptsParam(t, "display", "page")
 }
 
 // oidcc-display-popup: display=popup is accepted.
 func TestOIDCC_DisplayPopup(t *testing.T) {
-	t.Parallel()
-	h, a := oidccSetup(t)
-	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam("display", "popup"))
+	oidccAcceptsParam(t, "display", "popup")
 }
 
 // oidcc-prompt-login: a second authorization with prompt=login makes the
@@ -679,14 +700,9 @@ func TestOIDCC_DisplayPopup(t *testing.T) {
 // token's auth_time is later than the first.
 func TestOIDCC_PromptLogin(t *testing.T) {
 	t.Parallel()
-	h, a := oidccSetup(t)
-	b := h.browser()
-	first := a.oidccSignIn(b)
-	h.clock.Advance(2 * time.Second)
-	visits := h.oidccUpstreamVisits()
-	second := a.oidccSignIn(b, oauth2.SetAuthURLParam("prompt", "login"))
-	if h.oidccUpstreamVisits() != visits+1 {
-		t.Errorf("prompt=login did not send the person to sign in again (%d upstream visits)", h.oidccUpstreamVisits()-visits)
+	_, first, second, upstream := oidccSignInAgain(t, 2*time.Second, oauth2.SetAuthURLParam("prompt", "login"))
+	if upstream != 1 {
+		t.Errorf("prompt=login did not send the person to sign in again (%d upstream visits)", upstream)
 	}
 	if second.claims.AuthTime <= first.claims.AuthTime || second.id.Subject != first.id.Subject {
 		t.Errorf("auth_time %d after %d; sub %s, %s", second.claims.AuthTime, first.claims.AuthTime, second.id.Subject, first.id.Subject)
@@ -717,14 +733,10 @@ func TestOIDCC_PromptNoneNotLoggedIn(t *testing.T) {
 // without any page, for the same person.
 func TestOIDCC_PromptNoneLoggedIn(t *testing.T) {
 	t.Parallel()
-	h, a := oidccSetup(t)
-	b := h.browser()
-	first := a.oidccSignIn(b)
-	visits := h.oidccUpstreamVisits()
-	second := a.oidccSignIn(b, oauth2.SetAuthURLParam("prompt", "none"))
-	if second.id.Subject != first.id.Subject || second.claims.AuthTime != first.claims.AuthTime || h.oidccUpstreamVisits() != visits {
+	_, first, second, upstream := oidccSignInAgain(t, 0, oauth2.SetAuthURLParam("prompt", "none"))
+	if second.id.Subject != first.id.Subject || second.claims.AuthTime != first.claims.AuthTime || upstream != 0 {
 		t.Errorf("prompt=none: sub %s (first %s), auth_time %d (first %d), %d upstream visits",
-			second.id.Subject, first.id.Subject, second.claims.AuthTime, first.claims.AuthTime, h.oidccUpstreamVisits()-visits)
+			second.id.Subject, first.id.Subject, second.claims.AuthTime, first.claims.AuthTime, upstream)
 	}
 }
 
@@ -733,13 +745,9 @@ func TestOIDCC_PromptNoneLoggedIn(t *testing.T) {
 // first and recent.
 func TestOIDCC_MaxAge1(t *testing.T) {
 	t.Parallel()
-	h, a := oidccSetup(t)
-	b := h.browser()
-	first := a.oidccSignIn(b)
-	h.clock.Advance(2 * time.Second) // the suite waits 2 s
-	visits := h.oidccUpstreamVisits()
-	second := a.oidccSignIn(b, oauth2.SetAuthURLParam("max_age", "1"))
-	if h.oidccUpstreamVisits() != visits+1 {
+	// The suite waits 2 s between the two.
+	h, first, second, upstream := oidccSignInAgain(t, 2*time.Second, oauth2.SetAuthURLParam("max_age", "1"))
+	if upstream != 1 {
 		t.Error("max_age=1 did not send the person to sign in again")
 	}
 	now := h.clock.Now().Unix()
@@ -752,23 +760,16 @@ func TestOIDCC_MaxAge1(t *testing.T) {
 // is; auth_time is present and unchanged.
 func TestOIDCC_MaxAge10000(t *testing.T) {
 	t.Parallel()
-	h, a := oidccSetup(t)
-	b := h.browser()
-	first := a.oidccSignIn(b)
-	h.clock.Advance(2 * time.Second)
-	visits := h.oidccUpstreamVisits()
-	second := a.oidccSignIn(b, oauth2.SetAuthURLParam("max_age", "10000"))
-	if h.oidccUpstreamVisits() != visits || second.claims.AuthTime == 0 || second.claims.AuthTime != first.claims.AuthTime {
-		t.Errorf("max_age=10000: %d upstream visits, auth_time %d (first %d)", h.oidccUpstreamVisits()-visits, second.claims.AuthTime, first.claims.AuthTime)
+	_, first, second, upstream := oidccSignInAgain(t, 2*time.Second, oauth2.SetAuthURLParam("max_age", "10000"))
+	if upstream != 0 || second.claims.AuthTime == 0 || second.claims.AuthTime != first.claims.AuthTime {
+		t.Errorf("max_age=10000: %d upstream visits, auth_time %d (first %d)", upstream, second.claims.AuthTime, first.claims.AuthTime)
 	}
 }
 
 // oidcc-ensure-request-with-unknown-parameter-succeeds: parameters the OP
 // does not understand are ignored (OpenID Connect Core §3.1.2.1).
 func TestOIDCC_EnsureRequestWithUnknownParameterSucceeds(t *testing.T) {
-	t.Parallel()
-	h, a := oidccSetup(t)
-	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam("extra", "foobar"))
+	oidccAcceptsParam(t, "extra", "foobar")
 }
 
 // oidcc-id-token-hint: a second authorization with prompt=none and the
@@ -801,24 +802,18 @@ func TestOIDCC_LoginHint(t *testing.T) {
 
 // oidcc-ui-locales: ui_locales is accepted.
 func TestOIDCC_UILocales(t *testing.T) {
-	t.Parallel()
-	h, a := oidccSetup(t)
-	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam("ui_locales", "se"))
+	oidccAcceptsParam(t, "ui_locales", "se")
 }
 
 // oidcc-claims-locales: claims_locales is accepted.
 func TestOIDCC_ClaimsLocales(t *testing.T) {
-	t.Parallel()
-	h, a := oidccSetup(t)
-	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam("claims_locales", "se"))
+	oidccAcceptsParam(t, "claims_locales", "se")
 }
 
 // oidcc-ensure-request-with-acr-values-succeeds: acr_values is accepted
 // (Sallyport does not negotiate acr).
 func TestOIDCC_EnsureRequestWithAcrValuesSucceeds(t *testing.T) {
-	t.Parallel()
-	h, a := oidccSetup(t)
-	a.oidccSignIn(h.browser(), oauth2.SetAuthURLParam("acr_values", "1 2"))
+	oidccAcceptsParam(t, "acr_values", "1 2")
 }
 
 // oidcc-claims-essential: the claims parameter asking for name as an
