@@ -220,3 +220,22 @@ func TestAuthorizePostBecomesGet(t *testing.T) {
 		t.Fatalf("POST /oauth2/authorize = %d to %v, want 303 to the same request as a GET", resp.StatusCode, loc)
 	}
 }
+
+// A refused userinfo request is audited with its outcome, like every
+// other refusal.
+func TestUserInfoRefusalIsAudited(t *testing.T) {
+	h := newHarness(t, "", withApp(nil))
+	req, _ := http.NewRequest(http.MethodGet, h.ts.URL+"/oauth2/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer not-a-token")
+	resp, err := h.ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Fatalf("userinfo with a bogus token = %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if ev := h.lastAudit("oauth2.userinfo"); ev.Outcome != "invalid_grant" {
+		t.Errorf("audit outcome %q, want invalid_grant", ev.Outcome)
+	}
+}

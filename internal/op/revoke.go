@@ -33,7 +33,9 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	token := form.Get("token")
 	if token == "" {
-		writeTokenError(w, invalidTokenRequest("token is missing"))
+		err := invalidTokenRequest("token is missing")
+		p.refuse(r, "oauth2.revoke", outcome.InvalidRequest, c.ID, "", err)
+		writeTokenError(w, err)
 		return
 	}
 	hash := store.HashToken(token)

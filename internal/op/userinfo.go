@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sallyport/sallyport/internal/outcome"
 	"github.com/sallyport/sallyport/internal/store"
 )
 
@@ -35,6 +36,15 @@ func bearerError(w http.ResponseWriter, status int, code, description string) {
 	if code != "" {
 		json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 	}
+}
+
+// userInfoRefused audits a refused userinfo request and answers it.
+func (p *Provider) userInfoRefused(w http.ResponseWriter, r *http.Request, status int, code, description string, oc outcome.Code, userID string) {
+	p.refuse(r, "oauth2.userinfo", oc, "", userID, errors.New(description))
+	if code == "" {
+		description = ""
+	}
+	bearerError(w, status, code, description)
 }
 
 // errNoToken and errTwoTokens are the ways a request can fail to present
@@ -86,15 +96,15 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	token, err := bearerToken(r)
 	switch {
 	case errors.Is(err, errTwoTokens):
-		bearerError(w, http.StatusBadRequest, "invalid_request", "send exactly one access token, in the Authorization header or the form body")
+		p.userInfoRefused(w, r, http.StatusBadRequest, "invalid_request", "send exactly one access token, in the Authorization header or the form body", outcome.InvalidRequest, "")
 		return
 	case err != nil:
-		bearerError(w, http.StatusUnauthorized, "", "")
+		p.userInfoRefused(w, r, http.StatusUnauthorized, "", "no access token", outcome.InvalidClient, "")
 		return
 	}
 	at, err := p.store.GetAccessToken(ctx, store.HashToken(token), p.now())
 	if errors.Is(err, store.ErrNotFound) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked")
+		p.userInfoRefused(w, r, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked", outcome.InvalidGrant, "")
 		return
 	}
 	if err != nil {
@@ -103,12 +113,12 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !slices.Contains(at.Grant.Scopes, "openid") {
-		bearerError(w, http.StatusForbidden, "insufficient_scope", "the access token was not issued for openid")
+		p.userInfoRefused(w, r, http.StatusForbidden, "insufficient_scope", "the access token was not issued for openid", outcome.InvalidRequest, at.Grant.UserID)
 		return
 	}
 	u, err := p.store.GetUser(ctx, at.Grant.UserID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.UserActive) {
-		bearerError(w, http.StatusUnauthorized, "invalid_token", "the account is disabled or deleted")
+		p.userInfoRefused(w, r, http.StatusUnauthorized, "invalid_token", "the account is disabled or deleted", outcome.AccountDisabled, at.Grant.UserID)
 		return
 	}
 	if err != nil {
