@@ -107,7 +107,10 @@ func (h *harness) follow(c *http.Client, target string) *url.URL {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		io.Copy(io.Discard, resp.Body) // drained, so the connection is reused
+		resp.Body.Close()
+	}()
 	loc, err := resp.Location()
 	if err != nil {
 		body, _ := io.ReadAll(resp.Body)
