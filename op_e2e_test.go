@@ -242,3 +242,34 @@ func TestUserInfoRefusalIsAudited(t *testing.T) {
 		t.Errorf("audit outcome %q, want invalid_grant", ev.Outcome)
 	}
 }
+
+// A client disabled at run time (by the command line, another process) is
+// refused by this replica once its cached record is older than the
+// client cache's five seconds.
+func TestClientDisabledAtRunTimeIsRefusedWithinTheCacheTTL(t *testing.T) {
+	h := newHarness(t, "", withApp(func(c *config.Client) { c.AllowedConnections = []string{"corp"} }))
+	h.user(testidp.Generic, testidp.User{Subject: "ada", Email: "ada@example.com", EmailVerified: true})
+	a := h.app()
+	b := h.browser()
+	if q := a.authorize(b, "s", "n", oauth2.GenerateVerifier()).Query(); q.Get("code") == "" {
+		t.Fatalf("first authorization: %v", q)
+	}
+	ctx := context.Background()
+	c, err := h.srv.store().GetClient(ctx, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Disabled = true
+	if err := h.srv.store().UpdateClient(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(6 * time.Second)
+	resp, err := noRedirects(b).Get(a.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("authorize for a disabled client = %d (Location %q), want a refusal page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

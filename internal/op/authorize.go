@@ -129,7 +129,7 @@ func (p *Provider) checkClient(ctx context.Context, values url.Values) (store.Cl
 	if id == "" {
 		return store.Client{}, outcome.New(outcome.InvalidRequest, "The app's sign-in request names no app (client_id is missing). Tell the app's administrator.")
 	}
-	c, err := p.store.GetClient(ctx, id)
+	c, err := p.client(ctx, p.store, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Disabled) {
 		return store.Client{}, outcome.New(outcome.InvalidClient, "This app is not registered with Sallyport, or it is turned off. Tell the app's administrator.")
 	}
@@ -464,7 +464,7 @@ var errPendingGone = outcome.New(outcome.InvalidGrant, "This sign-in request has
 
 // loadPending reads a pending request with its client. A disabled client's
 // requests are gone too.
-func loadPending(ctx context.Context, q store.Queries, id string, now time.Time) (store.AuthzRequest, authzParams, store.Client, error) {
+func (p *Provider) loadPending(ctx context.Context, q store.Queries, id string, now time.Time) (store.AuthzRequest, authzParams, store.Client, error) {
 	if id == "" {
 		return store.AuthzRequest{}, authzParams{}, store.Client{}, errPendingGone
 	}
@@ -479,7 +479,7 @@ func loadPending(ctx context.Context, q store.Queries, id string, now time.Time)
 	if err := json.Unmarshal(req.Params, &ap); err != nil {
 		return req, ap, store.Client{}, fmt.Errorf("op: decode pending request %s: %w", id, err)
 	}
-	c, err := q.GetClient(ctx, req.ClientID)
+	c, err := p.client(ctx, q, req.ClientID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Disabled) {
 		return req, ap, c, errPendingGone
 	}
@@ -500,7 +500,7 @@ type resumable struct {
 // answers and returns false.
 func (p *Provider) resume(w http.ResponseWriter, r *http.Request, id string) (resumable, bool) {
 	ctx := r.Context()
-	req, ap, c, err := loadPending(ctx, p.store, id, p.now())
+	req, ap, c, err := p.loadPending(ctx, p.store, id, p.now())
 	if err != nil {
 		p.pages.WriteError(w, r, err)
 		return resumable{}, false
@@ -570,7 +570,7 @@ func (p *Provider) finishPending(w http.ResponseWriter, r *http.Request, id stri
 // cannot be completed here; the browser then goes to [Provider.ResumePath],
 // which explains or asks. Only store failures are errors.
 func (p *Provider) Complete(ctx context.Context, q store.Queries, id string, sess store.Session, connSlug string) (*url.URL, error) {
-	req, ap, c, err := loadPending(ctx, q, id, p.now())
+	req, ap, c, err := p.loadPending(ctx, q, id, p.now())
 	if errors.Is(err, errPendingGone) {
 		return nil, nil
 	}
@@ -603,7 +603,7 @@ func (p *Provider) PendingPath(id string) string {
 // login_hint to pass upstream and the connections the app may use (empty:
 // all). A missing or expired request is an outcome error.
 func (p *Provider) Pending(ctx context.Context, id string) (loginHint string, allowed []string, err error) {
-	_, ap, c, err := loadPending(ctx, p.store, id, p.now())
+	_, ap, c, err := p.loadPending(ctx, p.store, id, p.now())
 	if err != nil {
 		return "", nil, err
 	}

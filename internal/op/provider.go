@@ -102,8 +102,9 @@ type Provider struct {
 	newID    func() string
 	log      *slog.Logger
 
-	discovery []byte // the discovery document, built once
-	slugs     slugCache
+	discovery []byte                 // the discovery document, built once
+	slugs     ttlCache[string]       // connection id → slug
+	clients   ttlCache[store.Client] // client id → client
 
 	tokens *prometheus.CounterVec
 }
@@ -127,6 +128,7 @@ func New(cfg Config) (*Provider, error) {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.slugs.ttl, p.clients.ttl = slugTTL, clientTTL
 	var err error
 	if p.discovery, err = discoveryDocument(p.issuer); err != nil {
 		return nil, err

@@ -209,7 +209,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	if id == "" {
 		return store.Client{}, fail
 	}
-	c, err := p.store.GetClient(ctx, id)
+	c, err := p.client(ctx, p.store, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Disabled) {
 		return store.Client{}, fail
 	}
