@@ -63,6 +63,8 @@ type DB struct {
 	// wstmts and rstmts are the SQLite pools' prepared statements; nil on
 	// PostgreSQL, where pgx keeps its own per connection.
 	wstmts, rstmts *stmtCache
+	// ckpt checkpoints SQLite's WAL in the background; nil on PostgreSQL.
+	ckpt *checkpointer
 }
 
 var _ store.Store = (*DB)(nil)
@@ -106,7 +108,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// durable across process crashes (only power loss can drop the
 		// last commits); foreign keys are off by default in SQLite.
 		common := "_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_busy_timeout=10000"
-		if db.write, err = sql.Open("sqlite", dsn+"?"+common+"&_txlock=immediate"); err != nil {
+		if db.write, err = sql.Open("sqlite", dsn+"?"+common+"&_txlock=immediate"+
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointPages)); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 		}
 		db.write.SetMaxOpenConns(1)
@@ -130,6 +133,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		readers := max(8, 4*runtime.GOMAXPROCS(0))
 		db.read.SetMaxOpenConns(readers)
 		db.read.SetMaxIdleConns(readers)
+		if err := db.startCheckpointer(dsn + "?" + common); err != nil {
+			db.read.Close()
+			db.write.Close()
+			return nil, err
+		}
 	case Postgres:
 		if db.write, err = sql.Open("pgx", dsn); err != nil {
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
@@ -236,6 +244,9 @@ func (db *DB) Close() error {
 		if c != nil {
 			errs = append(errs, c.close())
 		}
+	}
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.close())
 	}
 	if db.dialect == SQLite && db.write != nil {
 		if _, err := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {

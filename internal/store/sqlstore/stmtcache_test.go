@@ -186,3 +186,20 @@ func TestStmtCacheFull(t *testing.T) {
 	clear(c.stmts)
 	c.mu.Unlock()
 }
+
+// The writer leaves routine checkpoints to the background connection: its
+// own automatic checkpoint is only a backstop at a much larger WAL.
+func TestWriterCheckpointIsABackstop(t *testing.T) {
+	db, err := Open(context.Background(), Config{URL: "sqlite:" + filepath.Join(t.TempDir(), "s.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pages int
+	if err := db.write.QueryRow("PRAGMA wal_autocheckpoint").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if pages != writerCheckpointPages || db.ckpt == nil {
+		t.Errorf("writer wal_autocheckpoint = %d, checkpointer %v; want %d and a background checkpointer", pages, db.ckpt != nil, writerCheckpointPages)
+	}
+}
