@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -106,6 +107,12 @@ type Provider struct {
 	slugs     ttlCache[string]       // connection id → slug
 	clients   ttlCache[store.Client] // client id → client
 
+	// signing bounds concurrent ID-token signatures to all cores but one.
+	// An RS256 signature is a millisecond of CPU; with every core signing,
+	// a request holding SQLite's single writer waited behind them for the
+	// CPU, and every other write waited behind it.
+	signing chan struct{}
+
 	tokens *prometheus.CounterVec
 }
 
@@ -129,6 +136,7 @@ func New(cfg Config) (*Provider, error) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.slugs.ttl, p.clients.ttl = slugTTL, clientTTL
+	p.signing = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	var err error
 	if p.discovery, err = discoveryDocument(p.issuer); err != nil {
 		return nil, err

@@ -549,6 +549,12 @@ func (p *Provider) signIDToken(ctx context.Context, c store.Client, out issued, 
 	if withNonce {
 		claims.Nonce = out.grant.Nonce
 	}
+	select {
+	case p.signing <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-p.signing }()
 	return signer.Sign(claims)
 }
 
