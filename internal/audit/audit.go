@@ -320,3 +320,21 @@ func cutJSONString(s string, n int) []byte {
 	}
 	return encode(lo)
 }
+
+// RecordAlone writes e in a transaction of its own, on a context the
+// caller's cancellation cannot reach: a refusal's event must be written
+// although nothing else is, and even after the browser that caused it has
+// gone.
+func (r *Recorder) RecordAlone(ctx context.Context, st store.Store, e Event) error {
+	ctx = context.WithoutCancel(ctx)
+	return st.Tx(ctx, func(q store.Queries) error { return r.Record(ctx, q, e) })
+}
+
+// Clip shortens s, a detail value taken from a request or an error, to at
+// most n bytes of valid UTF-8 and marks the cut with an ellipsis.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}

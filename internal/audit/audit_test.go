@@ -277,3 +277,20 @@ func TestDetailAtLimitNotTruncated(t *testing.T) {
 		t.Errorf("Detail at exactly %d bytes was changed to %d bytes", MaxDetail, len(raw))
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"longer text", 6, "longer…"},
+		{"héllo", 2, "h…"}, // never half a rune
+	} {
+		if got := Clip(c.in, c.n); got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -685,33 +685,22 @@ func (p *Provider) refuseToApp(w http.ResponseWriter, r *http.Request, ap authzP
 	p.redirectError(w, r, ap.RedirectURI, ap.State, e)
 }
 
-// refuse writes the audit event of a refusal in its own transaction, on a
-// context the browser cannot cancel.
+// refuse writes the audit event of a refusal in its own transaction.
 func (p *Provider) refuse(r *http.Request, typ string, code outcome.Code, clientID, userID string, cause error) {
-	ctx := context.WithoutCancel(r.Context())
 	if !code.Known() || code.Success() {
 		code = outcome.Internal
 	}
 	detail := map[string]any{}
 	if clientID != "" {
-		detail["client_id"] = truncate(clientID, 200)
+		detail["client_id"] = audit.Clip(clientID, 200)
 	}
 	if cause != nil {
-		detail["reason"] = truncate(cause.Error(), 300)
+		detail["reason"] = audit.Clip(cause.Error(), 300)
 	}
-	err := p.store.Tx(ctx, func(q store.Queries) error {
-		return p.audit.Record(ctx, q, audit.Event{Type: typ, Outcome: code, UserID: userID, IP: p.audit.ClientIP(r), UserAgent: r.UserAgent(), Detail: detail})
-	})
+	err := p.audit.RecordAlone(r.Context(), p.store, audit.Event{Type: typ, Outcome: code, UserID: userID, IP: p.audit.ClientIP(r), UserAgent: r.UserAgent(), Detail: detail})
 	if err != nil {
 		p.log.Error("writing the audit event of a refusal failed", "type", typ, "outcome", code, "err", err)
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // redirectLocal sends the browser to one of our own pages for a pending

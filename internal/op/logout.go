@@ -130,7 +130,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 		c, err := p.store.GetClient(ctx, clientID)
 		if clientID == "" || errors.Is(err, store.ErrNotFound) || (err == nil && (c.Disabled || !clients.MatchRedirectURI(c.PostLogoutRedirectURIs, returnTo))) {
 			err := outcome.New(outcome.InvalidRequest, "The app asked to return to an address it has not registered for sign-out, so Sallyport will not send you there. Sign out from your Sallyport account page instead.")
-			p.refuse(r, "oauth2.logout", outcome.InvalidRequest, clientID, hc.Subject, fmt.Errorf("post_logout_redirect_uri %q is not registered", truncate(returnTo, 200)))
+			p.refuse(r, "oauth2.logout", outcome.InvalidRequest, clientID, hc.Subject, fmt.Errorf("post_logout_redirect_uri %q is not registered", audit.Clip(returnTo, 200)))
 			p.pages.WriteError(w, r, err)
 			return
 		}
@@ -166,10 +166,8 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 			p.pages.WriteError(w, r, err)
 			return
 		}
-		err := p.store.Tx(context.WithoutCancel(ctx), func(q store.Queries) error {
-			return p.audit.Record(ctx, q, audit.Event{Type: "session.logout", Outcome: outcome.SignedOut, ActorID: sess.UserID, UserID: sess.UserID,
-				ConnectionID: sess.ConnectionID, IP: p.audit.ClientIP(r), UserAgent: r.UserAgent(), Detail: map[string]any{"client_id": clientID, "via": "rp_initiated"}})
-		})
+		err := p.audit.RecordAlone(ctx, p.store, audit.Event{Type: "session.logout", Outcome: outcome.SignedOut, ActorID: sess.UserID, UserID: sess.UserID,
+			ConnectionID: sess.ConnectionID, IP: p.audit.ClientIP(r), UserAgent: r.UserAgent(), Detail: map[string]any{"client_id": clientID, "via": "rp_initiated"}})
 		if err != nil {
 			p.log.Error("writing the audit event of a logout failed", "err", err)
 		}

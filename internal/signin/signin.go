@@ -498,29 +498,17 @@ func amrOf(id upstream.Identity) []string {
 // (nothing else was written), and logs our own failures.
 func (s *Service) refused(ctx context.Context, r *http.Request, typ string, err error, c store.Connection, slug string) {
 	oe := outcome.From(err)
-	detail := map[string]any{"connection": truncate(slug, 64)}
+	detail := map[string]any{"connection": audit.Clip(slug, 64)}
 	if oe.Err != nil {
-		detail["reason"] = truncate(oe.Err.Error(), 300)
+		detail["reason"] = audit.Clip(oe.Err.Error(), 300)
 	}
 	if oe.Code == outcome.Internal || oe.Code == outcome.SessionFailed {
 		s.log.Error("sign-in failed", "type", typ, "connection", c.Slug, "err", err)
 	}
-	ip := s.audit.ClientIP(r)
-	// A browser that gave up must not take the audit event with it.
-	ctx = context.WithoutCancel(ctx)
-	werr := s.store.Tx(ctx, func(q store.Queries) error {
-		return s.audit.Record(ctx, q, audit.Event{Type: typ, Outcome: oe.Code, ConnectionID: c.ID, IP: ip, UserAgent: r.UserAgent(), Detail: detail})
-	})
+	werr := s.audit.RecordAlone(ctx, s.store, audit.Event{Type: typ, Outcome: oe.Code, ConnectionID: c.ID, IP: s.audit.ClientIP(r), UserAgent: r.UserAgent(), Detail: detail})
 	if werr != nil {
 		s.log.Error("writing the audit event of a refusal failed", "type", typ, "outcome", oe.Code, "err", werr)
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // Account returns who is signed in.
