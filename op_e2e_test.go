@@ -273,3 +273,17 @@ func TestClientDisabledAtRunTimeIsRefusedWithinTheCacheTTL(t *testing.T) {
 		t.Errorf("authorize for a disabled client = %d (Location %q), want a refusal page", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// A person who comes back for a pending request that is gone (expired,
+// finished in another tab, or never made) is told so, and the refusal is
+// audited like every other.
+func TestPendingRequestGoneIsAudited(t *testing.T) {
+	h := newHarness(t, "", withApp(nil))
+	r := h.get(h.browser(), "/oauth2/authorize/resume?request=no-such-request")
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "Go back to the app and sign in again") {
+		t.Fatalf("resume of a missing request = %d:\n%.500s", r.status, r.body)
+	}
+	if ev := h.lastAudit("oauth2.authorize"); ev.Outcome != "invalid_grant" {
+		t.Errorf("audit outcome %q, want invalid_grant", ev.Outcome)
+	}
+}

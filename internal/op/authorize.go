@@ -91,7 +91,7 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	values, err := authorizeValues(r)
 	if err != nil {
-		p.pages.WriteError(w, r, err)
+		p.refusePage(w, r, "oauth2.authorize", err)
 		return
 	}
 	if r.Method == http.MethodPost {
@@ -502,7 +502,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, id string) (re
 	ctx := r.Context()
 	req, ap, c, err := p.loadPending(ctx, p.store, id, p.now())
 	if err != nil {
-		p.pages.WriteError(w, r, err)
+		p.refusePage(w, r, "oauth2.authorize", err)
 		return resumable{}, false
 	}
 	si, ok, err := p.currentUser(ctx, r)
@@ -557,7 +557,7 @@ func (p *Provider) finishPending(w http.ResponseWriter, r *http.Request, id stri
 		return err
 	})
 	if err != nil {
-		p.pages.WriteError(w, r, err)
+		p.refusePage(w, r, "oauth2.authorize", err)
 		return
 	}
 	redirect(w, r, target.String())
@@ -701,6 +701,16 @@ func (p *Provider) refuse(r *http.Request, typ string, code outcome.Code, client
 	if err != nil {
 		p.log.Error("writing the audit event of a refusal failed", "type", typ, "outcome", code, "err", err)
 	}
+}
+
+// refusePage shows err as a page. A refusal someone else caused (any
+// outcome but internal) is audited first; our own failures are logged
+// where the page is written.
+func (p *Provider) refusePage(w http.ResponseWriter, r *http.Request, typ string, err error) {
+	if code := outcome.CodeOf(err); code != outcome.Internal {
+		p.refuse(r, typ, code, "", "", err)
+	}
+	p.pages.WriteError(w, r, err)
 }
 
 // redirectLocal sends the browser to one of our own pages for a pending

@@ -31,7 +31,7 @@ func (p *Provider) handleConsentPage(w http.ResponseWriter, r *http.Request) {
 func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
-		p.pages.WriteError(w, r, outcome.Wrap(outcome.InvalidRequest, err))
+		p.refusePage(w, r, "oauth2.consent", outcome.Wrap(outcome.InvalidRequest, err))
 		return
 	}
 	rs, ok := p.resume(w, r, r.PostForm.Get("request"))
@@ -62,12 +62,12 @@ func (p *Provider) handleConsent(w http.ResponseWriter, r *http.Request) {
 				IP: p.audit.ClientIP(r), UserAgent: r.UserAgent(), Detail: map[string]any{"client_id": c.ID}})
 		})
 		if err != nil {
-			p.pages.WriteError(w, r, err)
+			p.refusePage(w, r, "oauth2.consent", err)
 			return
 		}
 		p.redirectError(w, r, ap.RedirectURI, ap.State, &authzError{oauth: "access_denied", description: "the person did not allow the app"})
 	default:
-		p.pages.WriteError(w, r, outcome.New(outcome.InvalidRequest, "Choose Allow or Deny."))
+		p.refusePage(w, r, "oauth2.consent", outcome.New(outcome.InvalidRequest, "Choose Allow or Deny."))
 	}
 }
 

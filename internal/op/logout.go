@@ -82,12 +82,12 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	values, err := authorizeValues(r)
 	if err != nil {
-		p.pages.WriteError(w, r, err)
+		p.refusePage(w, r, "oauth2.logout", err)
 		return
 	}
 	for _, name := range []string{"id_token_hint", "client_id", "post_logout_redirect_uri", "state"} {
 		if len(values[name]) > 1 {
-			p.pages.WriteError(w, r, outcome.New(outcome.InvalidRequest, "The app's sign-out request repeats "+name+". Sign out from your Sallyport account page instead."))
+			p.refusePage(w, r, "oauth2.logout", outcome.New(outcome.InvalidRequest, "The app's sign-out request repeats "+name+". Sign out from your Sallyport account page instead."))
 			return
 		}
 	}
