@@ -79,6 +79,7 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
+		p.log.Error("revocation failed", "err", err)
 		writeTokenError(w, err)
 		return
 	}

@@ -35,6 +35,7 @@ type tokenError struct {
 	description string
 	outcome     outcome.Code
 	basic       bool // the client tried HTTP Basic: answer with WWW-Authenticate
+	audited     bool // its audit event was written with the grant's transaction
 }
 
 func (e *tokenError) Error() string { return e.oauth + ": " + e.description }
@@ -132,11 +133,14 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		err = &tokenError{status: http.StatusBadRequest, oauth: "unsupported_grant_type", description: "only authorization_code and refresh_token are supported", outcome: outcome.InvalidRequest}
 	}
 	if err != nil {
-		// Grant refusals were audited in the grant's own transaction;
-		// what failed before reaching one is audited here.
+		// Refusals decided in a grant's transaction were audited there;
+		// the rest are audited here. Our own failures are logged.
 		var te *tokenError
-		if errors.As(err, &te) && te.oauth != "invalid_grant" {
+		switch {
+		case errors.As(err, &te) && !te.audited:
 			p.tokenRefused(r, grantType, c.ID, err)
+		case te == nil:
+			p.log.Error("token request failed", "grant_type", grantLabel(grantType), "err", err)
 		}
 		p.tokens.WithLabelValues(grantLabel(grantType), string(outcome.CodeOf(tokenOutcome(err)))).Inc()
 		writeTokenError(w, err)
@@ -253,8 +257,8 @@ func (p *Provider) codeGrant(ctx context.Context, r *http.Request, c store.Clien
 	err := p.store.Tx(ctx, func(q store.Queries) error {
 		now := p.nowMS()
 		refuse := func(te *tokenError, g store.Grant) error {
-			refusal = te
-			return p.auditToken(ctx, q, r, outcome.InvalidGrant, c.ID, g, te.description)
+			refusal, te.audited = te, true
+			return p.auditToken(ctx, q, r, te.outcome, c.ID, g, te.description)
 		}
 		ac, err := q.ConsumeAuthCode(ctx, store.HashToken(code), now)
 		switch {
@@ -338,8 +342,8 @@ func (p *Provider) refreshGrant(ctx context.Context, r *http.Request, c store.Cl
 					return err
 				}
 			}
-			refusal = te
-			return p.auditToken(ctx, q, r, outcome.InvalidGrant, c.ID, g, te.description)
+			refusal, te.audited = te, true
+			return p.auditToken(ctx, q, r, te.outcome, c.ID, g, te.description)
 		}
 		old, err := q.RotateRefreshToken(ctx, store.HashToken(token), now)
 		switch {
