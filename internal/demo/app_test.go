@@ -32,7 +32,14 @@ type appHarness struct {
 
 func newAppHarness(t *testing.T) *appHarness {
 	t.Helper()
-	idp, err := testidp.Start(testidp.Config{})
+	return newAppHarnessWith(t, testidp.Config{}, testidp.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@acme.test", EmailVerified: true})
+}
+
+// newAppHarnessWith starts the provider with cfg and the person u, and the
+// demo app as its client.
+func newAppHarnessWith(t *testing.T, cfg testidp.Config, u testidp.User) *appHarness {
+	t.Helper()
+	idp, err := testidp.Start(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +52,7 @@ func newAppHarness(t *testing.T) *appHarness {
 	if err := idp.AddClient(testidp.Generic, testidp.Client{ID: appTestClient, Secret: appTestSecret, RedirectURIs: []string{appURL + "/callback"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := idp.AddUser(testidp.Generic, testidp.User{Subject: "ada", Name: "Ada Lovelace", Email: "ada@acme.test", EmailVerified: true}); err != nil {
+	if err := idp.AddUser(testidp.Generic, u); err != nil {
 		t.Fatal(err)
 	}
 	a := newApp(appConfig{Issuer: idp.Issuer(testidp.Generic), ClientID: appTestClient, ClientSecret: appTestSecret, URL: appURL})

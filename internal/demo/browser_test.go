@@ -2,9 +2,6 @@ package demo
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -31,29 +28,10 @@ func choosePerson(subject string) chromedp.Action[chromedp.Void] {
 // person is picked on the provider's page, the chooser's form answer
 // redirects to the app, and the app shows the claims.
 func TestBrowserAppWithInteractiveProvider(t *testing.T) {
-	idp, err := testidp.Start(testidp.Config{Interactive: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	appURL := "http://" + ln.Addr().String()
-	if err := idp.AddClient(testidp.Generic, testidp.Client{ID: appTestClient, Secret: appTestSecret, RedirectURIs: []string{appURL + "/callback"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := idp.AddUser(testidp.Generic, testidp.User{Subject: "grace", Name: "Grace Hopper", Email: "grace@example.com", EmailVerified: true}); err != nil {
-		t.Fatal(err)
-	}
-	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: newApp(appConfig{
-		Issuer: idp.Issuer(testidp.Generic), ClientID: appTestClient, ClientSecret: appTestSecret, URL: appURL})}}
-	ts.Start()
-	t.Cleanup(ts.Close)
+	h := newAppHarnessWith(t, testidp.Config{Interactive: true}, testidp.User{Subject: "grace", Name: "Grace Hopper", Email: "grace@example.com", EmailVerified: true})
 
 	b := browsertest.Start(t)
-	b.Do("opening the app", chromedp.Navigate(appURL+"/"), chromedp.Click(chromedp.CSS(`a.button.primary[href="/login"]`)))
+	b.Do("opening the app", chromedp.Navigate(h.app.URL+"/"), chromedp.Click(chromedp.CSS(`a.button.primary[href="/login"]`)))
 	b.WaitFor(`button[name="subject"]`)
 	b.Do("picking Grace", choosePerson("grace"))
 	b.WaitFor("#id-token")
