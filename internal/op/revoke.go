@@ -16,19 +16,8 @@ import (
 // learns nothing about tokens that are not its own.
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := p.limit(ctx, "revoke", r); err != nil {
-		writeTokenError(w, err)
-		return
-	}
-	form, err := postForm(r)
+	c, form, err := p.clientRequest(w, r, "oauth2.revoke")
 	if err != nil {
-		writeTokenError(w, err)
-		return
-	}
-	c, err := p.authenticateClient(ctx, r, form)
-	if err != nil {
-		p.refuse(r, "oauth2.revoke", outcome.CodeOf(tokenOutcome(err)), form.Get("client_id"), "", err)
-		writeTokenError(w, err)
 		return
 	}
 	token := form.Get("token")

@@ -104,21 +104,10 @@ type tokenResponse struct {
 // handleToken is the token endpoint: authorization_code and refresh_token.
 func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := p.limit(ctx, "token", r); err != nil {
-		p.tokens.WithLabelValues("", string(outcome.RateLimited)).Inc()
-		writeTokenError(w, err)
-		return
-	}
-	form, err := postForm(r)
-	if err != nil {
-		writeTokenError(w, err)
-		return
-	}
+	c, form, err := p.clientRequest(w, r, "oauth2.token")
 	grantType := form.Get("grant_type")
-	c, err := p.authenticateClient(ctx, r, form)
 	if err != nil {
-		p.tokenRefused(r, grantType, form.Get("client_id"), err)
-		writeTokenError(w, err)
+		p.tokens.WithLabelValues(grantLabel(grantType), string(outcome.CodeOf(tokenOutcome(err)))).Inc()
 		return
 	}
 	var resp tokenResponse
@@ -170,6 +159,36 @@ func tokenOutcome(err error) error {
 // tokenRefused audits a refusal made outside a grant's transaction.
 func (p *Provider) tokenRefused(r *http.Request, grantType, clientID string, err error) {
 	p.refuse(r, "oauth2.token", outcome.CodeOf(tokenOutcome(err)), clientID, "", fmt.Errorf("grant_type %q: %w", grantLabel(grantType), err))
+}
+
+// clientRequest begins every request an app's server makes with its own
+// credentials (token, revocation): the per-IP limit, the form, and client
+// authentication. A refusal is audited as typ and answered, and returned
+// so the caller can count it; the form is never nil.
+func (p *Provider) clientRequest(w http.ResponseWriter, r *http.Request, typ string) (store.Client, url.Values, error) {
+	ctx := r.Context()
+	form := url.Values{}
+	err := p.limit(ctx, typ, r)
+	if err == nil {
+		form, err = postForm(r)
+		if form == nil {
+			form = url.Values{}
+		}
+	}
+	var c store.Client
+	if err == nil {
+		c, err = p.authenticateClient(ctx, r, form)
+	}
+	if err != nil {
+		cause := err
+		if gt := form.Get("grant_type"); gt != "" {
+			cause = fmt.Errorf("grant_type %q: %w", grantLabel(gt), err)
+		}
+		p.refuse(r, typ, outcome.CodeOf(tokenOutcome(err)), form.Get("client_id"), "", cause)
+		writeTokenError(w, err)
+		return store.Client{}, form, err
+	}
+	return c, form, nil
 }
 
 // postForm parses an application/x-www-form-urlencoded body and refuses
