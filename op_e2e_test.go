@@ -287,3 +287,21 @@ func TestPendingRequestGoneIsAudited(t *testing.T) {
 		t.Errorf("audit outcome %q, want invalid_grant", ev.Outcome)
 	}
 }
+
+// A token request refused before any client is known (here a repeated
+// parameter) is audited like every other refusal.
+func TestMalformedTokenRequestIsAudited(t *testing.T) {
+	h := newHarness(t, "", withApp(nil))
+	resp, err := h.ts.Client().Post(h.ts.URL+"/oauth2/token", "application/x-www-form-urlencoded",
+		strings.NewReader("grant_type=authorization_code&code=a&code=b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("repeated parameter = %d, want 400", resp.StatusCode)
+	}
+	if ev := h.lastAudit("oauth2.token"); ev.Outcome != "invalid_request" {
+		t.Errorf("audit outcome %q, want invalid_request", ev.Outcome)
+	}
+}
