@@ -505,3 +505,47 @@ func TestErrorsReachCaller(t *testing.T) {
 		t.Error("sentinels are not prefixed with the package name")
 	}
 }
+
+// TestConcurrentRequestsReuseConnections: a burst of concurrent requests to
+// one host (callbacks redeeming codes at one provider) leaves its
+// connections in the pool, and the next burst reuses every one of them
+// instead of dialling again.
+func TestConcurrentRequestsReuseConnections(t *testing.T) {
+	const burst = 16
+	var arrived, dialled atomic.Int32
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Hold every request of a burst until the whole burst has
+		// arrived, so the burst needs burst connections at once.
+		n := arrived.Add(1)
+		target := (n + burst - 1) / burst * burst
+		for arrived.Load() < target {
+			time.Sleep(time.Millisecond)
+		}
+		io.WriteString(w, "hello")
+	}))
+	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			dialled.Add(1)
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	c := New(Config{InsecureAllowPrivateNetworks: true})
+	for round := range 2 {
+		errs := make(chan error, burst)
+		for range burst {
+			go func() {
+				_, err := get(c, s.URL)
+				errs <- err
+			}()
+		}
+		for range burst {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	if n := dialled.Load(); n != burst {
+		t.Errorf("two bursts of %d concurrent requests opened %d connections, want %d (the second burst reuses the first's)", burst, n, burst)
+	}
+}
