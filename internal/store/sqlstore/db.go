@@ -63,6 +63,9 @@ type DB struct {
 	// wstmts and rstmts are the SQLite pools' prepared statements; nil on
 	// PostgreSQL, where pgx keeps its own per connection.
 	wstmts, rstmts *stmtCache
+	// group batches SQLite's write transactions (group.go); nil on
+	// PostgreSQL.
+	group *groupCommit
 	// ckpt checkpoints SQLite's WAL in the background; nil on PostgreSQL.
 	ckpt *checkpointer
 }
@@ -107,7 +110,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// WAL lets readers run beside the writer; synchronous=NORMAL is
 		// durable across process crashes (only power loss can drop the
 		// last commits); foreign keys are off by default in SQLite.
-		common := "_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_busy_timeout=10000"
+		// temp_store=memory keeps savepoints' undo records (group
+		// commit puts every batched transaction in one) in memory rather
+		// than in a temporary file: with them on disk, a lone
+		// transaction cost 15 % more.
+		common := "_journal_mode=WAL&_synchronous=NORMAL&_foreign_keys=1&_busy_timeout=10000&_pragma=temp_store(memory)"
 		if db.write, err = sql.Open("sqlite", dsn+"?"+common+"&_txlock=immediate"+
 			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointPages)); err != nil {
 			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
@@ -155,6 +162,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if dialect == SQLite {
 		db.wstmts, db.rstmts = newStmtCache(db.write), newStmtCache(db.read)
 		db.queries.r, db.queries.w = cachedDB{db.rstmts}, cachedDB{db.wstmts}
+		db.group = newGroupCommit(db)
 	}
 	if db.provider, err = newMigrationProvider(dialect, db.write, log); err != nil {
 		db.Close()
@@ -267,6 +275,9 @@ func (db *DB) Close() error {
 // transaction is rolled back unless it committed; on SQLite an open one
 // would hold the single writer forever.
 func (db *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
+	if db.group != nil {
+		return db.group.run(ctx, fn)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)

@@ -143,6 +143,10 @@ func (d cachedDB) QueryRowContext(ctx context.Context, query string, args ...any
 type cachedTx struct {
 	tx *sql.Tx
 	c  *stmtCache
+	// ctx, when set, replaces the caller's context for every statement:
+	// inside a group commit no caller's cancellation may interrupt a
+	// statement (see group.go).
+	ctx context.Context
 
 	mu     sync.Mutex // guards the fields below
 	stmts  map[string]*sql.Stmt
@@ -188,6 +192,9 @@ func (t *cachedTx) missing() []string {
 }
 
 func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.ctx != nil {
+		ctx = t.ctx
+	}
 	if s := t.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -195,6 +202,9 @@ func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (
 }
 
 func (t *cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.ctx != nil {
+		ctx = t.ctx
+	}
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -202,6 +212,9 @@ func (t *cachedTx) QueryContext(ctx context.Context, query string, args ...any) 
 }
 
 func (t *cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.ctx != nil {
+		ctx = t.ctx
+	}
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
