@@ -122,8 +122,9 @@ func TestMigrate(t *testing.T) {
 
 // The pragmas Open asks for are in force on every connection of both pools:
 // WAL (readers beside the writer), foreign keys (every cascade and reference
-// rule depends on them), synchronous=NORMAL, a busy timeout, and a reader
-// pool that cannot write.
+// rule depends on them), synchronous=NORMAL, a busy timeout, savepoints'
+// undo kept in memory (temp_store=2, for group commit), and a reader pool
+// that cannot write.
 func TestSQLitePragmas(t *testing.T) {
 	db := openSQLite(t)
 	if err := db.Ready(ctx); err != nil {
@@ -135,7 +136,7 @@ func TestSQLitePragmas(t *testing.T) {
 		want map[string]string
 	}{
 		{"writer", sqlstore.WriterDB(db), map[string]string{
-			"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "10000", "query_only": "0",
+			"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "10000", "query_only": "0", "temp_store": "2",
 		}},
 		{"reader", sqlstore.ReaderDB(db), map[string]string{
 			"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "10000", "query_only": "1",
