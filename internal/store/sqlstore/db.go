@@ -6,7 +6,8 @@
 // On SQLite the store keeps two pools: a single-connection writer whose
 // transactions begin IMMEDIATE (so writers queue in Go instead of failing
 // with SQLITE_BUSY) and a read-only pool that WAL lets run beside it. Each
-// pool keeps its statements prepared (see stmtcache.go).
+// pool keeps its statements prepared (see stmtcache.go), and write
+// transactions that queue for the writer commit together (group.go).
 package sqlstore
 
 import (
