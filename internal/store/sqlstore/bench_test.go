@@ -127,7 +127,7 @@ func BenchmarkSignInStore(b *testing.B) {
 			flowHash := token("flow")
 			if err := db.Tx(ctx, func(q store.Queries) error {
 				if err := q.CreateAuthzRequest(ctx, &store.AuthzRequest{ID: requestID, ClientID: client.ID,
-					Params: []byte(`{"redirect_uri":"https://app.example/cb","scope":"openid email profile","state":"s","nonce":"n"}`),
+					Params:    []byte(`{"redirect_uri":"https://app.example/cb","scope":"openid email profile","state":"s","nonce":"n"}`),
 					CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)}); err != nil {
 					return err
 				}
