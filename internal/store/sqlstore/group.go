@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -63,8 +62,7 @@ type member struct {
 
 // batch is one SQLite transaction carrying several members.
 type batch struct {
-	tx *sql.Tx
-	ct *cachedTx
+	ct *cachedTx // the transaction, its statements under the batch's context
 	// stepped receives each member's result when its function is over,
 	// so the leader can go on to the next one.
 	stepped chan error
@@ -132,7 +130,7 @@ func (g *groupCommit) lead(self *member) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	b := &batch{tx: tx, ct: newCachedTx(tx, g.db.wstmts), stepped: make(chan error, 1)}
+	b := &batch{ct: newCachedTx(tx, g.db.wstmts), stepped: make(chan error, 1)}
 	b.ct.ctx = bctx
 	defer func() { g.db.wstmts.warm(bctx, b.ct.missing()) }()
 	committed := false
