@@ -283,21 +283,13 @@ func (db *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
-	var q dbtx = tx
-	if db.wstmts != nil {
-		ct := newCachedTx(tx, db.wstmts)
-		q = ct
-		// Deferred before the rollback, so it runs after it: only then is
-		// the writer's connection free to prepare on.
-		defer func() { db.wstmts.warm(ctx, ct.missing()) }()
-	}
 	committed := false
 	defer func() {
 		if !committed {
 			tx.Rollback()
 		}
 	}()
-	if err := fn(queries{r: q, w: q, dialect: db.dialect}); err != nil {
+	if err := fn(queries{r: tx, w: tx, dialect: db.dialect}); err != nil {
 		return err
 	}
 	committed = true // Commit ends the transaction even when it fails

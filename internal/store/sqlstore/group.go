@@ -132,6 +132,8 @@ func (g *groupCommit) lead(self *member) error {
 	}
 	b := &batch{ct: newCachedTx(tx, g.db.wstmts), stepped: make(chan error, 1)}
 	b.ct.ctx = bctx
+	// Deferred before the rollback, so it runs after it: only then is the
+	// writer's connection free to prepare on.
 	defer func() { g.db.wstmts.warm(bctx, b.ct.missing()) }()
 	committed := false
 	defer func() {
