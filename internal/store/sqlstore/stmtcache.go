@@ -191,10 +191,17 @@ func (t *cachedTx) missing() []string {
 	return t.missed
 }
 
-func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// statementContext is the context a statement runs under: the batch's
+// when one is set, else the caller's.
+func (t *cachedTx) statementContext(ctx context.Context) context.Context {
 	if t.ctx != nil {
-		ctx = t.ctx
+		return t.ctx
 	}
+	return ctx
+}
+
+func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.statementContext(ctx)
 	if s := t.stmt(ctx, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -202,9 +209,7 @@ func (t *cachedTx) ExecContext(ctx context.Context, query string, args ...any) (
 }
 
 func (t *cachedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if t.ctx != nil {
-		ctx = t.ctx
-	}
+	ctx = t.statementContext(ctx)
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -212,9 +217,7 @@ func (t *cachedTx) QueryContext(ctx context.Context, query string, args ...any) 
 }
 
 func (t *cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if t.ctx != nil {
-		ctx = t.ctx
-	}
+	ctx = t.statementContext(ctx)
 	if s := t.stmt(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
