@@ -12,21 +12,22 @@ import (
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
 )
 
-// holdWriter starts a transaction that writes the org "holder" and keeps
-// SQLite's writer until release is closed; it returns once the
-// transaction holds the writer, and the holder's error on done.
-func holdWriter(t *testing.T, db *sqlstore.DB) (release chan struct{}, done chan error) {
+// holdWriter starts a transaction that writes the org slug and keeps
+// SQLite's writer until release is closed, then returns result; it returns
+// once the transaction holds the writer, and the transaction's error on
+// done.
+func holdWriter(t *testing.T, db *sqlstore.DB, slug string, result error) (release chan struct{}, done chan error) {
 	t.Helper()
 	release, done = make(chan struct{}), make(chan error, 1)
 	holding := make(chan struct{})
 	go func() {
 		done <- db.Tx(ctx, func(q store.Queries) error {
-			if err := q.CreateOrg(ctx, &store.Org{Slug: "holder", Name: "Holder"}); err != nil {
+			if err := q.CreateOrg(ctx, &store.Org{Slug: slug, Name: slug}); err != nil {
 				return err
 			}
 			close(holding)
 			<-release
-			return nil
+			return result
 		})
 	}()
 	<-holding
@@ -60,7 +61,7 @@ func orgExists(t *testing.T, db *sqlstore.DB, slug string) bool {
 // reported to its own caller only.
 func TestGroupCommitKeepsEachTransactionWhole(t *testing.T) {
 	db := openSQLite(t)
-	release, holderDone := holdWriter(t, db)
+	release, holderDone := holdWriter(t, db, "holder", nil)
 	before := sqlstore.BatchCommits(db)
 
 	errRefused := errors.New("refused")
@@ -142,7 +143,7 @@ func TestGroupCommitKeepsEachTransactionWhole(t *testing.T) {
 // the rest of the queue is unaffected.
 func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 	db := openSQLite(t)
-	release, holderDone := holdWriter(t, db)
+	release, holderDone := holdWriter(t, db, "holder", nil)
 
 	cctx, cancel := context.WithCancel(ctx)
 	cancelled := make(chan error, 1)
@@ -189,19 +190,7 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 func TestGroupCommitLeaderFails(t *testing.T) {
 	db := openSQLite(t)
 	errLeader := errors.New("leader refused")
-	holding, release := make(chan struct{}), make(chan struct{})
-	leaderDone := make(chan error, 1)
-	go func() {
-		leaderDone <- db.Tx(ctx, func(q store.Queries) error {
-			if err := q.CreateOrg(ctx, &store.Org{Slug: "leader", Name: "Leader"}); err != nil {
-				return err
-			}
-			close(holding)
-			<-release
-			return errLeader
-		})
-	}()
-	<-holding
+	release, leaderDone := holdWriter(t, db, "leader", errLeader)
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Go(func() {
@@ -237,7 +226,7 @@ func TestGroupCommitConflictInBatch(t *testing.T) {
 	if err := db.CreateOrg(ctx, &store.Org{Slug: "taken", Name: "Taken"}); err != nil {
 		t.Fatal(err)
 	}
-	release, holderDone := holdWriter(t, db)
+	release, holderDone := holdWriter(t, db, "holder", nil)
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i, slug := range []string{"first", "taken", "last"} {
@@ -273,7 +262,7 @@ func TestGroupCommitConflictInBatch(t *testing.T) {
 // caller's.
 func TestGroupCommitCallerCancelledDuringItsTurn(t *testing.T) {
 	db := openSQLite(t)
-	release, holderDone := holdWriter(t, db)
+	release, holderDone := holdWriter(t, db, "holder", nil)
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i, slug := range []string{"before", "gives-up", "after"} {
