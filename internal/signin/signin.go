@@ -80,11 +80,13 @@ type Service struct {
 	audit     *audit.Recorder
 	limiter   ratelimit.Limiter
 	providers *registry
-	authz     Authorizations
-	issuer    string
-	now       func() time.Time
-	newID     func() string
-	log       *slog.Logger
+	// connections keeps the global connections for ConnectionsTTL.
+	connections connectionCache
+	authz       Authorizations
+	issuer      string
+	now         func() time.Time
+	newID       func() string
+	log         *slog.Logger
 
 	attempts  *prometheus.CounterVec
 	callbacks *prometheus.HistogramVec
@@ -153,7 +155,7 @@ func (s *Service) LoginOptions(ctx context.Context, requestID string) ([]web.Log
 			return nil, err
 		}
 	}
-	conns, err := s.store.ListConnections(ctx, "")
+	conns, err := s.globalConnections(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -187,14 +189,18 @@ func (s *Service) pending(ctx context.Context, requestID string) (string, []stri
 	return s.authz.Pending(ctx, requestID)
 }
 
-// connection finds an active global connection by slug. A missing,
-// inactive or org connection answers the same: not found.
+// connection finds an active global connection by slug, as read within
+// ConnectionsTTL. A missing, inactive or org connection answers the same:
+// not found.
 func (s *Service) connection(ctx context.Context, slug string) (store.Connection, error) {
-	c, err := s.store.GetConnectionBySlug(ctx, slug)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.Status != store.ConnectionActive || c.OrgID != "")) {
+	c, found, err := s.globalConnection(ctx, slug)
+	if err != nil {
+		return c, err
+	}
+	if !found || c.Status != store.ConnectionActive || c.OrgID != "" {
 		return c, outcome.New(outcome.NotFound, "This sign-in method does not exist or is turned off. Go back and choose another.")
 	}
-	return c, err
+	return c, nil
 }
 
 // limit applies the per-IP limit for one kind of request.
