@@ -12,7 +12,8 @@
 # databases, logs and profiles are kept there), SALLYPORT
 # (http://127.0.0.1:8080) and UPSTREAM (127.0.0.1:9000): where Sallyport and
 # the bench upstream listen, ID_TOKEN_ALG (RS256): what Sallyport signs the
-# bench app's ID tokens with.
+# bench app's ID tokens with, BIN: a sallyport binary to measure instead of
+# building this tree (to compare two builds on the same machine).
 set -eu
 
 BROWSERS=${BROWSERS:-32 1}
@@ -26,7 +27,11 @@ ID_TOKEN_ALG=${ID_TOKEN_ALG:-RS256}
 
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
-go build -o "$OUT/sallyport" ./cmd/sallyport
+if [ -n "${BIN:-}" ]; then
+	cp "$BIN" "$OUT/sallyport"
+else
+	go build -o "$OUT/sallyport" ./cmd/sallyport
+fi
 bin=$OUT/sallyport
 
 server=
