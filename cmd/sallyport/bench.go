@@ -73,6 +73,23 @@ type benchLoginCmd struct {
 	Warmup       bool          `default:"true" negatable:"" help:"Before measuring, sign every user in once (Sallyport creates them, fetches the upstream's keys) and report that apart."`
 	SallyportPID int           `name:"sallyport-pid" placeholder:"PID" help:"Sallyport's process id: report its CPU time per sign-in (Linux, from /proc)."`
 	CPUOf        []string      `name:"cpu-of" placeholder:"COMMAND" help:"Also report the CPU time of every process with this command name, such as postgres (Linux, from /proc)."`
+
+	// Another OpenID Provider in Sallyport's place, measured the same way
+	// on the same machine (scripts/bench-dex.sh): its issuer goes in
+	// --sallyport, and these name what it was configured with. Empty means
+	// what bench config writes for Sallyport.
+	ClientID         string `name:"client-id" placeholder:"ID" help:"The app's client id at the server under load (default: bench config's)."`
+	ClientSecret     string `name:"client-secret" placeholder:"SECRET" help:"The app's client secret (client_secret_basic; default: bench config's)."`
+	RedirectURI      string `name:"redirect-uri" placeholder:"URL" help:"The app's registered redirect URI (default: bench config's)."`
+	UpstreamCallback string `name:"upstream-callback" placeholder:"URL" help:"The redirect URI the upstream accepts from the server under load (default: Sallyport's /callback/bench)."`
+}
+
+// orDefault is v, or def when v is empty.
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // Run starts the upstream, warms up, measures, and prints the figures.
@@ -91,16 +108,16 @@ func (c *benchLoginCmd) Run(e *env) error {
 	}
 	up, err := loadgen.StartUpstream(loadgen.UpstreamConfig{
 		Listener: ln, ClientID: loadgen.DefaultUpstreamClientID, ClientSecret: loadgen.DefaultUpstreamClientSecret,
-		CallbackURL: loadgen.CallbackURL(issuer), Users: c.Users, Alg: c.UpstreamAlg,
+		CallbackURL: orDefault(c.UpstreamCallback, loadgen.CallbackURL(issuer)), Users: c.Users, Alg: c.UpstreamAlg,
 	})
 	if err != nil {
 		return err
 	}
 	defer up.Close()
 
-	l, err := loadgen.New(e.ctx, loadgen.Config{
-		Issuer: issuer, ClientID: loadgen.DefaultClientID, ClientSecret: loadgen.DefaultClientSecret,
-		RedirectURI: loadgen.DefaultRedirectURI, Connection: loadgen.DefaultConnection, Users: c.Users,
+	l, err := c.connect(e, loadgen.Config{
+		Issuer: issuer, ClientID: orDefault(c.ClientID, loadgen.DefaultClientID), ClientSecret: orDefault(c.ClientSecret, loadgen.DefaultClientSecret),
+		RedirectURI: orDefault(c.RedirectURI, loadgen.DefaultRedirectURI), Connection: loadgen.DefaultConnection, Users: c.Users,
 	})
 	if err != nil {
 		return fmt.Errorf("%w (is `sallyport serve` running with the configuration from `sallyport bench config`?)", err)
@@ -153,6 +170,28 @@ func (c *benchLoginCmd) Run(e *env) error {
 		return silentExit(1)
 	}
 	return nil
+}
+
+// serverStartWait is how long bench login waits for the server under load
+// to answer its discovery document. Some servers (Dex) fetch their
+// upstream's discovery when they start and refuse to start without it, so
+// they can only be started once bench login has started the upstream.
+const serverStartWait = 30 * time.Second
+
+// connect fetches the server's discovery document, trying again every
+// 200 ms for at most serverStartWait.
+func (c *benchLoginCmd) connect(e *env, cfg loadgen.Config) (*loadgen.Loader, error) {
+	deadline := time.Now().Add(serverStartWait)
+	for {
+		l, err := loadgen.New(e.ctx, cfg)
+		if err == nil || e.ctx.Err() != nil || time.Now().After(deadline) {
+			return l, err
+		}
+		select {
+		case <-e.ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // keysRefetchWait is how long a Sallyport that verified tokens from an
