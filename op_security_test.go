@@ -563,10 +563,12 @@ func TestOPRefreshRefusedForDisabledOrUnlinked(t *testing.T) {
 				u.Status = store.UserActive
 				st.UpdateUser(ctx, &u)
 			}()
-			h.secWantGrantRefused(t, "refresh for a disabled user", h.secRefresh(t, tok.str("refresh_token")))
+			// userinfo first: the refused refresh below revokes the grant's
+			// access tokens too, which would hide a missing status check.
 			if got := h.secUserInfo(t, tok.str("access_token")); got != http.StatusUnauthorized {
 				t.Errorf("userinfo for a disabled user: %d, want 401", got)
 			}
+			h.secWantGrantRefused(t, "refresh for a disabled user", h.secRefresh(t, tok.str("refresh_token")))
 		})
 		t.Run("identity unlinked", func(t *testing.T) {
 			tok := a.secTokens(t, h.browser())

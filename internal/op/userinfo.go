@@ -102,7 +102,7 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		p.userInfoRefused(w, r, http.StatusUnauthorized, "", "no access token", outcome.InvalidClient, "")
 		return
 	}
-	at, err := p.store.GetAccessToken(ctx, store.HashToken(token), p.now())
+	at, u, err := p.store.GetAccessTokenUser(ctx, store.HashToken(token), p.now())
 	if errors.Is(err, store.ErrNotFound) {
 		p.userInfoRefused(w, r, http.StatusUnauthorized, "invalid_token", "the access token is invalid, expired or revoked", outcome.InvalidGrant, "")
 		return
@@ -116,14 +116,10 @@ func (p *Provider) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		p.userInfoRefused(w, r, http.StatusForbidden, "insufficient_scope", "the access token was not issued for openid", outcome.InvalidRequest, at.Grant.UserID)
 		return
 	}
-	u, err := p.store.GetUser(ctx, at.Grant.UserID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Status != store.UserActive) {
-		p.userInfoRefused(w, r, http.StatusUnauthorized, "invalid_token", "the account is disabled or deleted", outcome.AccountDisabled, at.Grant.UserID)
-		return
-	}
-	if err != nil {
-		p.log.Error("userinfo: reading the user failed", "err", err)
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+	// A deleted user's tokens are deleted with them; a disabled one's stay
+	// and are refused here.
+	if u.Status != store.UserActive {
+		p.userInfoRefused(w, r, http.StatusUnauthorized, "invalid_token", "the account is disabled", outcome.AccountDisabled, at.Grant.UserID)
 		return
 	}
 	info := userInfo{Subject: u.ID}

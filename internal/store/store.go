@@ -484,6 +484,9 @@ type Queries interface {
 
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
 	GetAccessToken(ctx context.Context, tokenHash []byte, now time.Time) (AccessToken, error) // live only
+	// GetAccessTokenUser is GetAccessToken and GetUser(t.Grant.UserID) in
+	// one read.
+	GetAccessTokenUser(ctx context.Context, tokenHash []byte, now time.Time) (AccessToken, User, error)
 	RevokeAccessToken(ctx context.Context, tokenHash []byte, now time.Time) error
 
 	CreateRefreshToken(ctx context.Context, t *RefreshToken) error

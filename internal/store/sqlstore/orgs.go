@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sallyport/sallyport/internal/store"
@@ -14,6 +15,21 @@ import (
 // scan function for single-row and list queries alike.
 type rowScanner interface {
 	Scan(dest ...any) error
+}
+
+// scanFunc is a function as a rowScanner.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// qualified prefixes each column of the list cols with the table alias
+// alias, for a join whose tables share column names.
+func qualified(alias, cols string) string {
+	names := strings.Split(cols, ",")
+	for i, n := range names {
+		names[i] = alias + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // opErr maps a driver error to the store's sentinels and names the
