@@ -182,7 +182,8 @@ func (q queries) GetAccessToken(ctx context.Context, tokenHash []byte, now time.
 }
 
 // getAccessTokenUserSQL is getAccessTokenSQL joined with the token's user:
-// userinfo needs both, and one statement costs about half of two. A user's
+// userinfo needs both, and a point read's cost is mostly per statement
+// (database/sql, the driver, SQLite's read lock), not per row. A user's
 // deletion cascades to their tokens, so the inner join loses no live token.
 var getAccessTokenUserSQL = `SELECT ` + qualified("t", accessTokenCols) + `, ` + qualified("u", userColumns) + `
 	FROM access_tokens t JOIN users u ON u.id = t.user_id
