@@ -2,28 +2,14 @@ package signin
 
 import (
 	"context"
-	"net/url"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sallyport/sallyport/internal/audit"
-	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/outcome"
-	"github.com/sallyport/sallyport/internal/session"
 	"github.com/sallyport/sallyport/internal/store"
+	"github.com/sallyport/sallyport/internal/upstream/upstreamtest"
 )
-
-// testClock is a clock tests move by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *testClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // A connection changed in the store by another replica (here: by the
 // store directly, behind the service's back) is seen as changed once
@@ -32,18 +18,11 @@ func (c *testClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.
 func TestConnectionsTrustedForTTL(t *testing.T) {
 	ctx := context.Background()
 	db, keys := openStore(t)
-	clock := &testClock{t: time.Now()}
-	issuer, _ := url.Parse("https://sso.example.test")
-	svc, err := New(Config{
-		Store: db, Keys: keys, Issuer: issuer, Audit: audit.New(audit.Config{}),
-		Flows:    flow.New(flow.Config{Store: db, Keys: keys}),
-		Sessions: session.New(session.Config{Store: db}),
-		Kinds:    map[string]NewProvider{"oidc": nil}, // offered, never built here
-		Now:      clock.now,
+	clock := upstreamtest.NewClock(time.Now())
+	svc := newTestService(t, db, keys, func(c *Config) {
+		c.Kinds = map[string]NewProvider{"oidc": nil} // offered, never built here
+		c.Now = clock.Now
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	corp := store.Connection{Slug: "corp", Kind: "oidc", DisplayName: "Corp", Status: store.ConnectionActive, Settings: []byte(`{}`)}
 	if err := db.CreateConnection(ctx, &corp); err != nil {
 		t.Fatal(err)
@@ -68,7 +47,7 @@ func TestConnectionsTrustedForTTL(t *testing.T) {
 	if err := db.CreateConnection(ctx, &social); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(ConnectionsTTL - time.Millisecond)
+	clock.Advance(ConnectionsTTL - time.Millisecond)
 	if err := active("corp"); err != nil {
 		t.Errorf("connection(corp) within the TTL of the read = %v; the read is still trusted", err)
 	}
@@ -76,7 +55,7 @@ func TestConnectionsTrustedForTTL(t *testing.T) {
 		t.Errorf("ConnectionSlugs within the TTL = %v, %v; want [corp] as read", slugs, err)
 	}
 
-	clock.advance(time.Millisecond)
+	clock.Advance(time.Millisecond)
 	if err := active("corp"); err == nil {
 		t.Error("connection(corp) turned off is still active once the TTL has passed")
 	}
@@ -90,7 +69,7 @@ func TestConnectionsTrustedForTTL(t *testing.T) {
 	if err := db.DeleteConnection(ctx, social.ID); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(ConnectionsTTL)
+	clock.Advance(ConnectionsTTL)
 	if err := active("social"); err == nil {
 		t.Error("connection(social) deleted is still found once the TTL has passed")
 	}
@@ -100,17 +79,8 @@ func TestConnectionsTrustedForTTL(t *testing.T) {
 func TestConnectionsReadAgainWhenClockGoesBack(t *testing.T) {
 	ctx := context.Background()
 	db, keys := openStore(t)
-	clock := &testClock{t: time.Now()}
-	issuer, _ := url.Parse("https://sso.example.test")
-	svc, err := New(Config{
-		Store: db, Keys: keys, Issuer: issuer, Audit: audit.New(audit.Config{}),
-		Flows:    flow.New(flow.Config{Store: db, Keys: keys}),
-		Sessions: session.New(session.Config{Store: db}),
-		Now:      clock.now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := upstreamtest.NewClock(time.Now())
+	svc := newTestService(t, db, keys, func(c *Config) { c.Now = clock.Now })
 	if conns, err := svc.globalConnections(ctx); err != nil || len(conns) != 0 {
 		t.Fatalf("globalConnections = %v, %v; want none", conns, err)
 	}
@@ -118,7 +88,7 @@ func TestConnectionsReadAgainWhenClockGoesBack(t *testing.T) {
 	if err := db.CreateConnection(ctx, &c); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(-time.Second)
+	clock.Advance(-time.Second)
 	if conns, err := svc.globalConnections(ctx); err != nil || len(conns) != 1 {
 		t.Errorf("globalConnections after the clock went back = %d connections, %v; want the store read again (1)", len(conns), err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/sallyport/sallyport/internal/audit"
 	"github.com/sallyport/sallyport/internal/config"
+	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/secret"
+	"github.com/sallyport/sallyport/internal/session"
 	"github.com/sallyport/sallyport/internal/store"
 	"github.com/sallyport/sallyport/internal/store/sqlstore"
 )
@@ -36,6 +39,26 @@ func openStore(t *testing.T) (*sqlstore.DB, *secret.KeyRing) {
 		t.Fatal(err)
 	}
 	return db, keys
+}
+
+// newTestService is a Service on db for https://sso.example.test, with
+// what mod changes in its Config.
+func newTestService(t *testing.T, db *sqlstore.DB, keys *secret.KeyRing, mod func(*Config)) *Service {
+	t.Helper()
+	issuer, _ := url.Parse("https://sso.example.test")
+	cfg := Config{
+		Store: db, Keys: keys, Issuer: issuer, Audit: audit.New(audit.Config{}),
+		Flows:    flow.New(flow.Config{Store: db, Keys: keys}),
+		Sessions: session.New(session.Config{Store: db}),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	svc, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
 
 func newTestID() string { return uuid.Must(uuid.NewV7()).String() }

@@ -3,13 +3,9 @@ package signin
 import (
 	"context"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 
-	"github.com/sallyport/sallyport/internal/audit"
-	"github.com/sallyport/sallyport/internal/flow"
 	"github.com/sallyport/sallyport/internal/outcome"
-	"github.com/sallyport/sallyport/internal/session"
 	"github.com/sallyport/sallyport/internal/store"
 )
 
@@ -17,15 +13,7 @@ import (
 // request context is cancelled).
 func TestRefusalAuditedAfterClientLeft(t *testing.T) {
 	db, keys := openStore(t)
-	issuer, _ := url.Parse("https://sso.example.test")
-	svc, err := New(Config{
-		Store: db, Keys: keys, Issuer: issuer, Audit: audit.New(audit.Config{}),
-		Flows:    flow.New(flow.Config{Store: db, Keys: keys}),
-		Sessions: session.New(session.Config{Store: db}),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTestService(t, db, keys, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := httptest.NewRequest("GET", "/callback/corp", nil).WithContext(ctx)
