@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -84,14 +85,6 @@ type benchLoginCmd struct {
 	UpstreamCallback string `name:"upstream-callback" placeholder:"URL" help:"The redirect URI the upstream accepts from the server under load (default: Sallyport's /callback/bench)."`
 }
 
-// orDefault is v, or def when v is empty.
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
 // Run starts the upstream, warms up, measures, and prints the figures.
 // Any failed sign-in, warm-up included, makes the exit status 1.
 func (c *benchLoginCmd) Run(e *env) error {
@@ -108,7 +101,7 @@ func (c *benchLoginCmd) Run(e *env) error {
 	}
 	up, err := loadgen.StartUpstream(loadgen.UpstreamConfig{
 		Listener: ln, ClientID: loadgen.DefaultUpstreamClientID, ClientSecret: loadgen.DefaultUpstreamClientSecret,
-		CallbackURL: orDefault(c.UpstreamCallback, loadgen.CallbackURL(issuer)), Users: c.Users, Alg: c.UpstreamAlg,
+		CallbackURL: cmp.Or(c.UpstreamCallback, loadgen.CallbackURL(issuer)), Users: c.Users, Alg: c.UpstreamAlg,
 	})
 	if err != nil {
 		return err
@@ -116,8 +109,8 @@ func (c *benchLoginCmd) Run(e *env) error {
 	defer up.Close()
 
 	l, err := c.connect(e, loadgen.Config{
-		Issuer: issuer, ClientID: orDefault(c.ClientID, loadgen.DefaultClientID), ClientSecret: orDefault(c.ClientSecret, loadgen.DefaultClientSecret),
-		RedirectURI: orDefault(c.RedirectURI, loadgen.DefaultRedirectURI), Connection: loadgen.DefaultConnection, Users: c.Users,
+		Issuer: issuer, ClientID: cmp.Or(c.ClientID, loadgen.DefaultClientID), ClientSecret: cmp.Or(c.ClientSecret, loadgen.DefaultClientSecret),
+		RedirectURI: cmp.Or(c.RedirectURI, loadgen.DefaultRedirectURI), Connection: loadgen.DefaultConnection, Users: c.Users,
 	})
 	if err != nil {
 		return fmt.Errorf("%w (is `sallyport serve` running with the configuration from `sallyport bench config`?)", err)
