@@ -93,3 +93,25 @@ func TestConnectionsReadAgainWhenClockGoesBack(t *testing.T) {
 		t.Errorf("globalConnections after the clock went back = %d connections, %v; want the store read again (1)", len(conns), err)
 	}
 }
+
+// An org's connection is never a global one: its slug is not found on the
+// global sign-in routes and not offered on /login, active or not.
+func TestOrgConnectionNotGlobal(t *testing.T) {
+	ctx := context.Background()
+	db, keys := openStore(t)
+	svc := newTestService(t, db, keys, func(c *Config) { c.Kinds = map[string]NewProvider{"oidc": nil} })
+	acme := store.Org{Slug: "acme", Name: "Acme"}
+	if err := db.CreateOrg(ctx, &acme); err != nil {
+		t.Fatal(err)
+	}
+	sso := store.Connection{Slug: "acme-sso", OrgID: acme.ID, Kind: "oidc", Status: store.ConnectionActive, Settings: []byte(`{}`)}
+	if err := db.CreateConnection(ctx, &sso); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.connection(ctx, "acme-sso"); outcome.CodeOf(err) != outcome.NotFound {
+		t.Errorf("connection(acme-sso) = %v; want not_found for an org's connection", err)
+	}
+	if slugs, err := svc.ConnectionSlugs(ctx); err != nil || len(slugs) != 0 {
+		t.Errorf("ConnectionSlugs = %v, %v; want none offered", slugs, err)
+	}
+}

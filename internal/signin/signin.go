@@ -191,13 +191,13 @@ func (s *Service) pending(ctx context.Context, requestID string) (string, []stri
 
 // connection finds an active global connection by slug, as read within
 // ConnectionsTTL. A missing, inactive or org connection answers the same:
-// not found.
+// not found (org connections are never among the global ones).
 func (s *Service) connection(ctx context.Context, slug string) (store.Connection, error) {
 	c, found, err := s.globalConnection(ctx, slug)
 	if err != nil {
 		return c, err
 	}
-	if !found || c.Status != store.ConnectionActive || c.OrgID != "" {
+	if !found || c.Status != store.ConnectionActive {
 		return c, outcome.New(outcome.NotFound, "This sign-in method does not exist or is turned off. Go back and choose another.")
 	}
 	return c, nil
